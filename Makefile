@@ -1,0 +1,26 @@
+# Entry points only; the logic lives in forktool/ (python -m forktool --help).
+SERIES ?= 2025.1
+PY ?= python3
+FORCE ?=
+FT = $(PY) -m forktool
+
+.PHONY: fork export venv venv-upstream test unit unit-full pep8 tox drill
+
+fork:            ## materialise build/$(SERIES)/: upstream import + patches
+	$(FT) fork --series $(SERIES) $(if $(FORCE),--force)
+export:          ## write build/$(SERIES)/ commits back to patches/$(SERIES)/
+	$(FT) export --series $(SERIES)
+venv:            ## build/venv-$(SERIES)/: the lock + the tree, editable
+	$(FT) venv --series $(SERIES)
+venv-upstream:   ## build/venv-upstream-$(SERIES)/: the lock + pristine sdist
+	$(FT) venv --series $(SERIES) --upstream
+test:            ## the README's test command (what CI runs)
+	$(FT) test --series $(SERIES)
+unit:            ## the fast cinder unit slice our patches touch
+	$(FT) unit --series $(SERIES)
+unit-full:       ## the whole cinder unit suite (stestr, parallel)
+	$(FT) unit --series $(SERIES) --full
+pep8:            ## tox -e pep8's checks on the tree
+	$(FT) pep8 --series $(SERIES)
+tox:             ## the tree's own tox pinned to the lock: make tox ARGS="-e py3"
+	$(FT) tox --series $(SERIES) $(ARGS)

@@ -1,0 +1,67 @@
+"""Read and validate pins.toml."""
+
+import dataclasses
+import pathlib
+import re
+import tomllib
+
+from forktool import ForkError
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_REQUIRED = ("package", "version", "sha256", "python", "constraints")
+
+
+@dataclasses.dataclass(frozen=True)
+class Pin:
+    series: str
+    package: str
+    version: str
+    sha256: str
+    python: str
+    constraints: pathlib.Path
+    upper_constraints: pathlib.Path | None
+    unit_slice: tuple[str, ...]
+
+    @property
+    def sdist_name(self) -> str:
+        return f"{self.package}-{self.version}.tar.gz"
+
+
+def load(root: pathlib.Path, series: str) -> Pin:
+    path = root / "pins.toml"
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ForkError(f"{path} is missing")
+    except tomllib.TOMLDecodeError as e:
+        raise ForkError(f"{path} is not valid TOML: {e}")
+    table = data.get("series", {})
+    if series not in table:
+        known = ", ".join(sorted(table)) or "none"
+        raise ForkError(f"series {series!r} is not pinned in {path} "
+                        f"(pinned: {known})")
+    entry = table[series]
+    missing = [k for k in _REQUIRED if not entry.get(k)]
+    if missing:
+        raise ForkError(f"{path}: series {series!r} lacks "
+                        f"{', '.join(missing)}")
+    sha = str(entry["sha256"]).lower()
+    if not _SHA256.match(sha):
+        raise ForkError(f"{path}: series {series!r}: sha256 must be 64 hex "
+                        f"digits, got {entry['sha256']!r}")
+    upper = entry.get("upper_constraints")
+    return Pin(
+        series=series,
+        package=str(entry["package"]),
+        version=str(entry["version"]),
+        sha256=sha,
+        python=str(entry["python"]),
+        constraints=(root / entry["constraints"]).resolve(),
+        upper_constraints=(root / upper).resolve() if upper else None,
+        unit_slice=tuple(entry.get("unit_slice", ())),
+    )
+
+
+def all_series(root: pathlib.Path) -> list[str]:
+    data = tomllib.loads((root / "pins.toml").read_text())
+    return sorted(data.get("series", {}))

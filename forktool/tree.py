@@ -1,0 +1,263 @@
+"""Materialise build/<series>/ as a git tree and export it back to patches.
+
+The tree's first commit is the pristine sdist (tagged upstream/<version>);
+every patch of patches/<series>/series follows, applied with `git am` so each
+keeps its author, date and commit message (Change-Id included).
+"""
+
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+
+from forktool import ForkError
+from forktool import sdist
+from forktool.pins import Pin
+
+# Identity and settings that make commits and exports reproducible.
+IMPORT_AUTHOR = ("upstream sdist", "upstream@localhost")
+COMMITTER = ("forktool", "forktool@localhost")
+_GIT_CONFIG = [
+    "-c", "core.abbrev=12", "-c", "diff.renames=true",
+    "-c", "diff.noprefix=false", "-c", "diff.mnemonicPrefix=false",
+    "-c", "format.signOff=false", "-c", "format.subjectPrefix=PATCH",
+    "-c", "format.coverLetter=false", "-c", "format.thread=false",
+    "-c", "am.threeWay=false", "-c", "am.keepcr=false",
+    "-c", "core.autocrlf=false", "-c", "commit.gpgSign=false",
+    "-c", "init.defaultBranch=main", "-c", "advice.detachedHead=false",
+]
+# Build artefacts the tree's tools write; excluded locally, never committed.
+EXCLUDES = [".tox/", ".stestr/", "__pycache__/", "*.pyc", "cover/",
+            ".coverage", ".coverage.*", "tox-genops.log", ".mypy_cache/",
+            ".pytest_cache/", "doc/build/", "releasenotes/build/",
+            "*.rej", "*.orig"]
+
+
+def git(tree, *args, env=None, check=True):
+    full_env = dict(os.environ, GIT_COMMITTER_NAME=COMMITTER[0],
+                    GIT_COMMITTER_EMAIL=COMMITTER[1], LC_ALL="C")
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        full_env.pop(var, None)
+    full_env.update(env or {})
+    proc = subprocess.run(["git", *_GIT_CONFIG, *args], cwd=tree,
+                          capture_output=True, text=True, env=full_env)
+    if check and proc.returncode != 0:
+        raise ForkError(f"git {' '.join(args)} failed in {tree}:\n"
+                        f"{proc.stderr.strip() or proc.stdout.strip()}")
+    return proc
+
+
+def tag(pin: Pin) -> str:
+    return f"upstream/{pin.version}"
+
+
+def series_patches(patch_dir: pathlib.Path) -> list[pathlib.Path]:
+    """The patches named by patch_dir/series, in order."""
+    series = patch_dir / "series"
+    if not series.exists():
+        return []
+    names = [ln.split("#", 1)[0].strip()
+             for ln in series.read_text().splitlines()]
+    paths = [patch_dir / n for n in names if n]
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        raise ForkError(f"{series} names patches that do not exist: "
+                        f"{', '.join(missing)}")
+    return paths
+
+
+def patch_id(text: str) -> str:
+    proc = subprocess.run(["git", "patch-id", "--stable"], input=text,
+                          capture_output=True, text=True, check=True)
+    return proc.stdout.split(" ", 1)[0] if proc.stdout else ""
+
+
+def _commits(tree, pin):
+    out = git(tree, "rev-list", "--reverse", f"{tag(pin)}..HEAD").stdout
+    return out.split()
+
+
+def _commit_patch_id(tree, rev):
+    return patch_id(git(tree, "show", "--format=", rev).stdout)
+
+
+# --- state checks ---------------------------------------------------------
+
+def local_work(tree: pathlib.Path, pin: Pin,
+               patch_dir: pathlib.Path) -> list[str]:
+    """Reasons why rebuilding `tree` would lose work (empty: safe)."""
+    if not (tree / ".git").is_dir():
+        return [f"{tree} exists but is not a git repository"]
+    if git(tree, "rev-parse", "-q", "--verify", f"refs/tags/{tag(pin)}",
+           check=False).returncode != 0:
+        return [f"{tree} has no {tag(pin)} tag (not built by forktool for "
+                f"{pin.package} {pin.version})"]
+    reasons = []
+    gitdir = tree / ".git"
+    for marker, what in (("rebase-apply", "a git am/rebase"),
+                         ("rebase-merge", "a rebase"),
+                         ("MERGE_HEAD", "a merge"),
+                         ("CHERRY_PICK_HEAD", "a cherry-pick")):
+        if (gitdir / marker).exists():
+            reasons.append(f"{what} is in progress")
+    dirty = git(tree, "status", "--porcelain", "--untracked-files=normal")
+    if dirty.stdout.strip():
+        files = dirty.stdout.splitlines()
+        listing = "\n    ".join(files[:10])
+        more = f"\n    ... and {len(files) - 10} more" if len(files) > 10 else ""
+        reasons.append(f"uncommitted edits:\n    {listing}{more}")
+    exported = {patch_id(p.read_text()) for p in series_patches(patch_dir)}
+    if git(tree, "symbolic-ref", "-q", "HEAD", check=False).returncode:
+        reasons.append("HEAD is detached")
+    for rev in _commits(tree, pin):
+        if _commit_patch_id(tree, rev) not in exported:
+            subject = git(tree, "log", "-1", "--format=%h %s", rev).stdout
+            reasons.append(f"commit {subject.strip()} is not exported to "
+                           f"{patch_dir}")
+    return reasons
+
+
+def up_to_date(tree, pin, patch_dir) -> bool:
+    wanted = [patch_id(p.read_text()) for p in series_patches(patch_dir)]
+    have = [_commit_patch_id(tree, r) for r in _commits(tree, pin)]
+    return wanted == have
+
+
+# --- building -------------------------------------------------------------
+
+def _import(tree: pathlib.Path, pin: Pin, tarball: pathlib.Path) -> None:
+    tree.mkdir(parents=True)
+    stamp = sdist.extract(tarball, tree)
+    git(tree, "init", "-q", "-b", "main")
+    exclude = tree / ".git" / "info" / "exclude"
+    exclude.parent.mkdir(exist_ok=True)
+    exclude.write_text("# forktool: build artefacts\n" + "\n".join(EXCLUDES)
+                       + "\n")
+    git(tree, "add", "-A", "-f")
+    date = f"{stamp} +0000"
+    msg = (f"Import {pin.package} {pin.version} from the upstream sdist\n\n"
+           f"Series: {pin.series}\nSdist: {pin.sdist_name}\n"
+           f"Sha256: {pin.sha256}\n")
+    git(tree, "commit", "-q", "--no-verify", "-m", msg,
+        env={"GIT_AUTHOR_NAME": IMPORT_AUTHOR[0],
+             "GIT_AUTHOR_EMAIL": IMPORT_AUTHOR[1],
+             "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date})
+    git(tree, "tag", tag(pin))
+
+
+def _rejected_hunks(tree: pathlib.Path, patch: pathlib.Path) -> str:
+    """Apply `patch` with --reject to report what does not apply."""
+    proc = git(tree, "apply", "--reject", "--verbose", str(patch),
+               check=False)
+    report = []
+    for line in (proc.stderr + proc.stdout).splitlines():
+        if line.startswith(("error:", "Rejected hunk", "Checking patch")):
+            report.append(line)
+    for rej in sorted(tree.rglob("*.rej")):
+        rel = rej.relative_to(tree)
+        report.append(f"--- rejected hunk(s) for {str(rel)[:-4]} ---")
+        report.append(rej.read_text().rstrip())
+    # Undo the partial application.
+    git(tree, "reset", "-q", "--hard", "HEAD")
+    for leftover in list(tree.rglob("*.rej")) + list(tree.rglob("*.orig")):
+        if not git(tree, "ls-files", "--error-unmatch",
+                   str(leftover.relative_to(tree)), check=False).returncode:
+            continue
+        leftover.unlink()
+    return "\n".join(report)
+
+
+def _apply(tree: pathlib.Path, patches: list[pathlib.Path]) -> None:
+    for patch in patches:
+        proc = git(tree, "am", "-q", "--keep-non-patch",
+                   "--committer-date-is-author-date", "--whitespace=nowarn",
+                   str(patch), check=False)
+        if proc.returncode == 0:
+            continue
+        git(tree, "am", "--abort", check=False)
+        detail = _rejected_hunks(tree, patch)
+        raise ForkError(
+            f"patch {patch.name} does not apply to {tree} "
+            f"(left at the last patch that applied):\n"
+            f"{proc.stdout.strip()}\n{detail}".rstrip())
+
+
+def materialise(root: pathlib.Path, pin: Pin, tarball: pathlib.Path,
+                force: bool = False) -> str:
+    tree = root / "build" / pin.series
+    patch_dir = root / "patches" / pin.series
+    patches = series_patches(patch_dir)
+    if tree.exists():
+        reasons = local_work(tree, pin, patch_dir)
+        if reasons and not force:
+            raise ForkError(
+                f"refusing to rebuild {tree}; it holds work that would be "
+                f"lost:\n  - " + "\n  - ".join(reasons) + "\n"
+                f"Commit and `make export` it, or rerun with --force "
+                f"(FORCE=1) to discard it.")
+        if not reasons and _import_matches(tree, pin) and up_to_date(
+                tree, pin, patch_dir):
+            return f"{tree} is up to date ({len(patches)} patches)"
+        shutil.rmtree(tree)
+    tree.parent.mkdir(parents=True, exist_ok=True)
+    staging = pathlib.Path(tempfile.mkdtemp(dir=tree.parent,
+                                            prefix=f".{pin.series}."))
+    try:
+        staging.rmdir()
+        _import(staging, pin, tarball)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    staging.rename(tree)
+    _apply(tree, patches)
+    return f"built {tree}: {tag(pin)} + {len(patches)} patches"
+
+
+def _import_matches(tree, pin) -> bool:
+    msg = git(tree, "log", "-1", "--format=%B", tag(pin)).stdout
+    return f"Sha256: {pin.sha256}" in msg
+
+
+# --- export ---------------------------------------------------------------
+
+def export(root: pathlib.Path, pin: Pin) -> str:
+    tree = root / "build" / pin.series
+    patch_dir = root / "patches" / pin.series
+    if not (tree / ".git").is_dir():
+        raise ForkError(f"{tree} does not exist; run `make fork` first")
+    reasons = [r for r in local_work(tree, pin, patch_dir)
+               if not r.startswith("commit ")]
+    if reasons:
+        raise ForkError(f"cannot export {tree}:\n  - " +
+                        "\n  - ".join(reasons) +
+                        "\nCommit (or stash) your edits in the tree first.")
+    merges = git(tree, "rev-list", "--merges", f"{tag(pin)}..HEAD").stdout
+    if merges.strip():
+        raise ForkError(f"{tree} has merge commits after {tag(pin)}; the "
+                        f"queue must be linear (rebase first)")
+    with tempfile.TemporaryDirectory() as tmp:
+        git(tree, "format-patch", "-q", "--zero-commit", "--no-signature",
+            "--no-numbered", "--full-index", "--no-color", "-o", tmp,
+            f"{tag(pin)}..HEAD")
+        new = sorted(pathlib.Path(tmp).glob("*.patch"))
+        patch_dir.mkdir(parents=True, exist_ok=True)
+        changed = 0
+        keep = {p.name for p in new}
+        for old in patch_dir.glob("*.patch"):
+            if old.name not in keep:
+                old.unlink()
+                changed += 1
+        for p in new:
+            dest = patch_dir / p.name
+            data = p.read_bytes()
+            if not dest.exists() or dest.read_bytes() != data:
+                dest.write_bytes(data)
+                changed += 1
+    series = "".join(f"{p.name}\n" for p in new)
+    series_file = patch_dir / "series"
+    if not series_file.exists() or series_file.read_text() != series:
+        series_file.write_text(series)
+        changed += 1
+    return (f"exported {len(new)} patches to {patch_dir} "
+            f"({changed} files changed)")

@@ -1,0 +1,250 @@
+"""Tests of forktool against a tiny synthetic sdist (no network)."""
+
+import hashlib
+import io
+import os
+import pathlib
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+SERIES = "9999.1"
+
+FILES = {
+    "demo/__init__.py": "VERSION = '1.0'\n",
+    "demo/core.py": "".join(f"def f{i}():\n    return {i}\n\n"
+                            for i in range(20)),
+    "tools/run.sh": "#!/bin/sh\necho run\n",
+    "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+    ".zuul.yaml": "- project: {}\n",
+    "releasenotes/notes/.placeholder": "",
+}
+
+
+def make_sdist(path, files=FILES):
+    with tarfile.open(path, "w:gz") as tar:
+        for name, text in sorted(files.items()):
+            data = text.encode()
+            info = tarfile.TarInfo(f"demo-1.0/{name}")
+            info.size = len(data)
+            info.mtime = 1700000000
+            info.mode = 0o755 if name.endswith(".sh") else 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def project(tmp_path):
+    root = tmp_path / "proj"
+    (root / "build" / "cache").mkdir(parents=True)
+    sha = make_sdist(root / "build" / "cache" / "demo-1.0.tar.gz")
+    (root / "constraints").mkdir()
+    (root / "constraints" / f"{SERIES}.txt").write_text("")
+    (root / "patches" / SERIES).mkdir(parents=True)
+    (root / "patches" / SERIES / "series").write_text("")
+    (root / "pins.toml").write_text(
+        f'[series."{SERIES}"]\npackage = "demo"\nversion = "1.0"\n'
+        f'sha256 = "{sha}"\npython = "3.11"\n'
+        f'constraints = "constraints/{SERIES}.txt"\n')
+    return root
+
+
+def ft(root, *args, env=None, check=True):
+    e = dict(os.environ, PYTHONPATH=str(REPO))
+    e.update(env or {})
+    proc = subprocess.run([sys.executable, "-m", "forktool", "--root",
+                           str(root), *args, "--series", SERIES],
+                          capture_output=True, text=True, env=e)
+    if check:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def git(tree, *args):
+    return subprocess.run(
+        ["git", "-c", "user.name=Dev Eloper", "-c", "user.email=dev@x",
+         *args], cwd=tree, capture_output=True, text=True,
+        check=True).stdout
+
+
+def commit_change(tree, path="demo/core.py", old="return 3\n",
+                  new="return 3 * 1\n", title="[SAP] Change f3"):
+    f = tree / path
+    f.write_text(f.read_text().replace(old, new))
+    git(tree, "commit", "-qam",
+        f"{title}\n\nWhy it matters.\n\nChange-Id: I{'1' * 40}")
+
+
+def tree_of(root):
+    return root / "build" / SERIES
+
+
+def test_clean_build_is_import_plus_nothing(project):
+    out = ft(project, "fork").stdout
+    assert "upstream/1.0 + 0 patches" in out
+    tree = tree_of(project)
+    assert git(tree, "log", "--format=%s").splitlines() == [
+        "Import demo 1.0 from the upstream sdist"]
+    assert ft(project, "check-import").returncode == 0
+    assert (tree / "tools" / "run.sh").stat().st_mode & 0o111
+    assert (tree / ".zuul.yaml").exists()
+
+
+def test_check_import_detects_a_changed_import(project):
+    ft(project, "fork")
+    tree = tree_of(project)
+    (tree / "demo" / "core.py").write_text("tampered\n")
+    git(tree, "commit", "-qam", "tamper")
+    git(tree, "tag", "-f", "upstream/1.0")
+    proc = ft(project, "check-import", check=False)
+    assert proc.returncode == 1
+    assert "content differs: demo/core.py" in proc.stderr
+
+
+def test_export_then_rebuild_round_trip_has_zero_diff(project):
+    ft(project, "fork")
+    tree = tree_of(project)
+    commit_change(tree)
+    commit_change(tree, old="return 7\n", new="return 7 + 0\n",
+                  title="Second change")
+    ft(project, "export")
+    pdir = project / "patches" / SERIES
+    names = (pdir / "series").read_text().split()
+    assert names == ["0001-SAP-Change-f3.patch", "0002-Second-change.patch"]
+    first = {n: (pdir / n).read_bytes() for n in names}
+    text = first[names[0]].decode()
+    assert text.startswith("From 0000000000000000000000000000000000000000")
+    assert "Subject: [PATCH] [SAP] Change f3" in text
+    assert f"Change-Id: I{'1' * 40}" in text
+    assert not text.rstrip().endswith(("--", "2.39.5"))  # no version footer
+    head_before = git(tree, "rev-parse", "HEAD")
+
+    # Exporting the unchanged tree changes nothing.
+    out = ft(project, "export").stdout
+    assert "(0 files changed)" in out
+    # A fresh build from the queue gives the same commits and exports again
+    # byte for byte.
+    ft(project, "fork", "--force")
+    assert git(tree, "rev-parse", "HEAD") == head_before
+    subject = git(tree, "log", "-1", "--format=%an|%s|%b", "HEAD~1")
+    assert subject.startswith("Dev Eloper|[SAP] Change f3|Why it matters.")
+    ft(project, "export")
+    assert {n: (pdir / n).read_bytes() for n in names} == first
+
+
+def test_rebuild_is_idempotent(project):
+    ft(project, "fork")
+    tree = tree_of(project)
+    commit_change(tree)
+    ft(project, "export")
+    ft(project, "fork", "--force")
+    head = git(tree, "rev-parse", "HEAD")
+    marker = tree / ".tox" / "keep"
+    marker.parent.mkdir()
+    marker.write_text("artefact")          # ignored build artefact
+    out = ft(project, "fork").stdout
+    assert "is up to date (1 patches)" in out
+    assert git(tree, "rev-parse", "HEAD") == head
+    assert marker.exists()
+
+
+def test_refuses_to_clobber_uncommitted_edits(project):
+    ft(project, "fork")
+    tree = tree_of(project)
+    (tree / "demo" / "core.py").write_text("my work\n")
+    (tree / "new_file.py").write_text("x = 1\n")
+    proc = ft(project, "fork", check=False)
+    assert proc.returncode == 1
+    assert "refusing to rebuild" in proc.stderr
+    assert "uncommitted edits" in proc.stderr
+    assert "demo/core.py" in proc.stderr and "new_file.py" in proc.stderr
+    assert (tree / "demo" / "core.py").read_text() == "my work\n"
+    assert ft(project, "export", check=False).returncode == 1
+    # Told to, it discards them.
+    ft(project, "fork", "--force")
+    assert (tree / "demo" / "core.py").read_text() == FILES["demo/core.py"]
+    assert not (tree / "new_file.py").exists()
+
+
+def test_refuses_to_clobber_unexported_commits(project):
+    ft(project, "fork")
+    tree = tree_of(project)
+    commit_change(tree)
+    head = git(tree, "rev-parse", "HEAD")
+    proc = ft(project, "fork", check=False)
+    assert proc.returncode == 1
+    assert "[SAP] Change f3 is not exported" in proc.stderr
+    assert git(tree, "rev-parse", "HEAD") == head
+    ft(project, "export")
+    assert "is up to date" in ft(project, "fork").stdout
+
+
+def test_refuses_a_folder_it_did_not_build(project):
+    tree = tree_of(project)
+    tree.mkdir(parents=True)
+    (tree / "precious.txt").write_text("mine")
+    proc = ft(project, "fork", check=False)
+    assert proc.returncode == 1
+    assert "not a git repository" in proc.stderr
+    assert (tree / "precious.txt").read_text() == "mine"
+
+
+def test_checksum_mismatch_is_an_error_and_keeps_the_file(project):
+    tarball = project / "build" / "cache" / "demo-1.0.tar.gz"
+    make_sdist(tarball, {**FILES, "demo/core.py": "evil\n"})
+    before = tarball.read_bytes()
+    proc = ft(project, "fork", check=False)
+    assert proc.returncode == 1
+    assert "sha256 mismatch" in proc.stderr
+    assert hashlib.sha256(before).hexdigest() in proc.stderr
+    assert tarball.read_bytes() == before
+    assert not tree_of(project).exists()
+
+
+def test_missing_sdist_is_a_clear_error(project, tmp_path):
+    (project / "build" / "cache" / "demo-1.0.tar.gz").unlink()
+    empty = tmp_path / "no-index"
+    empty.mkdir()
+    proc = ft(project, "fork", check=False,
+              env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(empty),
+                   "PIP_CONFIG_FILE": os.devnull})
+    assert proc.returncode == 1
+    assert "could not download the sdist demo==1.0" in proc.stderr
+    assert not tree_of(project).exists()
+
+
+def test_patch_that_no_longer_applies_names_patch_file_and_hunk(project):
+    ft(project, "fork")
+    tree = tree_of(project)
+    commit_change(tree)
+    commit_change(tree, old="return 9\n", new="return 9 + 0\n",
+                  title="Touch f9")
+    ft(project, "export")
+    # Upstream moved on: the context of the second patch is gone.
+    pdir = project / "patches" / SERIES
+    p2 = pdir / "0002-Touch-f9.patch"
+    p2.write_text(p2.read_text().replace(" def f9():", " def f9_renamed():"))
+    proc = ft(project, "fork", "--force", check=False)
+    assert proc.returncode == 1
+    err = proc.stderr
+    assert "patch 0002-Touch-f9.patch does not apply" in err
+    assert "rejected hunk(s) for demo/core.py" in err
+    assert "+    return 9 + 0" in err
+    # Left at the last good patch, without leftovers.
+    assert git(tree, "log", "-1", "--format=%s") == "[SAP] Change f3\n"
+    assert git(tree, "status", "--porcelain", "--ignored") == ""
+
+
+def test_bad_pins_are_clear_errors(project):
+    pins = project / "pins.toml"
+    proc = ft(project, "fork", check=False)
+    assert proc.returncode == 0
+    pins.write_text(pins.read_text().replace('version = "1.0"\n', ""))
+    proc = ft(project, "fetch", check=False)
+    assert "lacks version" in proc.stderr and proc.returncode == 1
+    pins.write_text("[series.x]\nsha256 = 'abc'\n")
+    proc = ft(project, "fetch", check=False)
+    assert f"series '{SERIES}' is not pinned" in proc.stderr
