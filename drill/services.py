@@ -1,0 +1,210 @@
+"""Pods of the drill: cinder services under dumb-init, and the client."""
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+from drill import infra
+
+
+def venv_env(venv, extra=None):
+    env = dict(os.environ)
+    env['PATH'] = os.path.join(venv, 'bin') + os.pathsep + env.get('PATH', '')
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env['PYTHONPATH'] = root + (os.pathsep + env['PYTHONPATH']
+                                if env.get('PYTHONPATH') else '')
+    env['VIRTUAL_ENV'] = venv
+    env.pop('PYTHONHOME', None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+class Events:
+    """Reader of the drivers' event log (JSON lines)."""
+
+    def __init__(self, path):
+        self.path = path
+        self._pos = 0
+        self.records = []
+
+    def poll(self):
+        if not os.path.exists(self.path):
+            return self.records
+        with open(self.path, 'rb') as f:
+            f.seek(self._pos)
+            data = f.read()
+        # keep an incomplete last line for the next poll
+        end = data.rfind(b'\n') + 1
+        self._pos += end
+        for line in data[:end].splitlines():
+            if line.strip():
+                self.records.append(json.loads(line))
+        return self.records
+
+    def select(self, **kw):
+        self.poll()
+        return [r for r in self.records
+                if all(r.get(k) == v for k, v in kw.items())]
+
+
+class Pod:
+    """One generation of a service: ``dumb-init --single-child BINARY``."""
+
+    def __init__(self, name, binary, venv, conf, workdir, events_path,
+                 single_child=True):
+        self.name, self.binary, self.venv = name, binary, venv
+        self.conf, self.workdir = conf, workdir
+        self.events_path = events_path
+        self.single_child = single_child
+        self.proc = None
+        self.start_time = None
+        self.ready_time = None
+        self.exit_time = None
+        self.returncode = None
+        self.signals = []          # [(time, signame)]
+        self.log_file = os.path.join(workdir, '%s.log' % name)
+        self._done = threading.Event()
+
+    def start(self):
+        cmd = ['dumb-init']
+        if self.single_child:
+            cmd.append('--single-child')
+        cmd += [os.path.join(self.venv, 'bin', self.binary),
+                '--config-file', self.conf, '--log-file', self.log_file]
+        env = venv_env(self.venv, {'DRILL_GEN': self.name,
+                                   'DRILL_EVENTS': self.events_path})
+        out = open(os.path.join(self.workdir, '%s.out' % self.name), 'ab')
+        self.start_time = time.time()
+        # own session: terminal signals (Ctrl-C) do not reach the pod; the
+        # drill signals it by PID like the kubelet signals PID 1.
+        self.proc = infra.REGISTRY.add(subprocess.Popen(
+            cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True, cwd=self.workdir), self.name,
+            signal.SIGKILL)
+        threading.Thread(target=self._waiter, daemon=True).start()
+        return self
+
+    def _waiter(self):
+        rc = self.proc.wait()
+        self.exit_time = time.time()
+        self.returncode = rc
+        infra.REGISTRY.remove(self.proc)
+        self._done.set()
+
+    @property
+    def running(self):
+        return self.proc is not None and not self._done.is_set()
+
+    def signal(self, signo):
+        self.signals.append((time.time(), signal.Signals(signo).name))
+        if self.running:
+            os.kill(self.proc.pid, signo)
+
+    def kill_all(self):
+        """SIGKILL every process of the pod (what the kubelet does)."""
+        self.signals.append((time.time(), 'SIGKILL'))
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def wait_exit(self, timeout):
+        if not self._done.wait(timeout):
+            raise infra.DrillError('%s did not exit within %ss' % (
+                self.name, timeout))
+        return self.returncode
+
+    def sigterm_time(self):
+        for t, name in self.signals:
+            if name == 'SIGTERM':
+                return t
+        return None
+
+    def wait_ready(self, events, n_ready, timeout, kind='ready'):
+        def check():
+            if not self.running:
+                raise infra.DrillError('%s exited early rc=%s, see %s' % (
+                    self.name, self.returncode, self.log_file))
+            return len(events.select(ev=kind, gen=self.name)) >= n_ready
+        infra.wait_until(check, timeout, interval=0.2,
+                         what='%s ready' % self.name)
+        self.ready_time = time.time()
+
+    def stop(self, timeout=60):
+        if self.running:
+            self.signal(signal.SIGTERM)
+            try:
+                self.wait_exit(timeout)
+            except infra.DrillError:
+                self.kill_all()
+                self.wait_exit(10)
+        return self.returncode
+
+    def pids(self):
+        """PIDs of the pod's processes (session of dumb-init)."""
+        out = []
+        for d in os.listdir('/proc'):
+            if not d.isdigit():
+                continue
+            try:
+                with open('/proc/%s/stat' % d) as f:
+                    fields = f.read().rsplit(')', 1)[1].split()
+                if int(fields[3]) == self.proc.pid:   # session id
+                    out.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+        return out
+
+    def summary(self):
+        st = self.sigterm_time()
+        return {
+            'name': self.name, 'binary': self.binary,
+            'start': self.start_time, 'ready': self.ready_time,
+            'exit': self.exit_time, 'rc': self.returncode,
+            'signals': self.signals, 'sigterm': st,
+            'sigterm_to_exit': (self.exit_time - st
+                                if st and self.exit_time else None),
+        }
+
+
+class ClientProc:
+    """The drill client running in the venv under test (JSON lines)."""
+
+    def __init__(self, venv, conf, workdir):
+        self.proc = infra.REGISTRY.add(subprocess.Popen(
+            [os.path.join(venv, 'bin', 'python'), '-m', 'drill.client',
+             '--config-file', conf],
+            env=venv_env(venv), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=open(os.path.join(workdir, 'client.err'), 'ab'),
+            text=True, bufsize=1, start_new_session=True), 'drill-client')
+        self._lock = threading.Lock()
+        first = self.proc.stdout.readline()
+        if not first:
+            raise infra.DrillError('drill client failed to start, see %s' %
+                                   os.path.join(workdir, 'client.err'))
+
+    def call(self, cmd, **kw):
+        with self._lock:
+            kw['cmd'] = cmd
+            self.proc.stdin.write(json.dumps(kw) + '\n')
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        if not line:
+            raise infra.DrillError('drill client died')
+        resp = json.loads(line)
+        if not resp['ok']:
+            raise infra.DrillError('client %s failed: %s\n%s' % (
+                cmd, resp['error'], resp.get('trace', '')))
+        return resp.get('result')
+
+    def close(self):
+        try:
+            self.call('quit')
+        except Exception:  # noqa: BLE001
+            pass
+        infra.REGISTRY.remove(self.proc)
+        infra.stop_process(self.proc, 'drill-client', timeout=10)
