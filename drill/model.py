@@ -1,0 +1,294 @@
+"""Pure logic of the drill (no servers): op states, classification, metrics,
+contracts, table and JSON building.  Unit tested in tests/drill/."""
+
+DONE, ERROR, STUCK, LOST = 'done', 'error', 'stuck', 'lost'
+CATEGORIES = (DONE, STUCK, ERROR, LOST)
+
+# kind -> (table of rid, statuses meaning done, statuses meaning error)
+KINDS = {
+    'create_volume': ('volumes', {'available'}, {'error'}),
+    'delete_volume': ('volumes', {'deleted'}, {'error_deleting', 'error'}),
+    'create_snapshot': ('snapshots', {'available'}, {'error'}),
+    'extend_volume': ('volumes', {'available'}, {'error_extending', 'error'}),
+    'create_backup': ('backups', {'available'}, {'error'}),
+    'restore_backup': ('volumes', {'available'},
+                       {'error_restoring', 'error'}),
+}
+# driver event op name -> op kind whose rid equals the event id
+EVENT_KIND = {
+    'create_volume': 'create_volume', 'delete_volume': 'delete_volume',
+    'create_snapshot': 'create_snapshot', 'extend_volume': 'extend_volume',
+    'backup': 'create_backup', 'restore': 'restore_backup',
+}
+
+
+def table_of(kind):
+    return KINDS[kind][0]
+
+
+def op_state(kind, row):
+    """State of one operation from its DB row [status, deleted, size].
+
+    Returns 'done', 'error' or 'pending'.  A missing row of a delete is done.
+    """
+    _, done, error = KINDS[kind]
+    if row is None:
+        return DONE if kind == 'delete_volume' else 'pending'
+    status, deleted = row[0], row[1]
+    if kind == 'delete_volume' and deleted:
+        return DONE
+    if kind == 'extend_volume' and status == 'available':
+        return DONE if (len(row) > 2 and row[2] == 2) else ERROR
+    if status in done:
+        return DONE
+    if status in error:
+        return ERROR
+    return 'pending'
+
+
+def classify(op):
+    """Final category of an op record.
+
+    done  - reached its final state and was never seen in an error state
+    error - seen in an error state at any time (e.g. flipped by a cleanup)
+    stuck - executed (a driver started it) but never reached a final state
+    lost  - never executed and never reached a final state
+    """
+    states = [op_state(op['kind'], h[1]) for h in op.get('history', [])]
+    if ERROR in states:
+        return ERROR
+    final = states[-1] if states else 'pending'
+    if final == DONE:
+        return DONE
+    if op.get('executed_by'):
+        return STUCK
+    return LOST
+
+
+def apply_events(ops, events):
+    """Fill executed_by / started / ended of ops from driver events."""
+    by_rid = {}
+    for op in ops:
+        by_rid.setdefault(op['rid'], []).append(op)
+    for ev in events:
+        kind = EVENT_KIND.get(ev.get('op'))
+        if kind is None or ev.get('ev') not in ('start', 'end'):
+            continue
+        for op in by_rid.get(ev.get('id'), ()):
+            if op['kind'] != kind:
+                continue
+            runs = op.setdefault('runs', [])
+            if ev['ev'] == 'start':
+                runs.append({'gen': ev['gen'], 'start': ev['t'],
+                             'end': None})
+                if ev['gen'] not in op.setdefault('executed_by', []):
+                    op['executed_by'].append(ev['gen'])
+            else:
+                for run in reversed(runs):
+                    if run['gen'] == ev['gen'] and run['end'] is None:
+                        run['end'] = ev['t']
+                        run['ok'] = ev.get('ok', True)
+                        break
+    return ops
+
+
+def last_activity(events, gen):
+    """Time the pod ``gen`` last finished something (driver end or call)."""
+    ts = [e['t'] for e in events
+          if e.get('gen') == gen and e.get('ev') in ('end', 'call')]
+    return max(ts) if ts else None
+
+
+def pod_metrics(pod, events, ops):
+    """Metrics of a pod that got SIGTERM (or SIGKILL)."""
+    st = pod.get('sigterm')
+    ex = pod.get('exit')
+    last = last_activity(events, pod['name'])
+    inflight = 0
+    arriving = 0
+    if st is not None:
+        for op in ops:
+            if op.get('phase') == 'setup':
+                continue
+            for run in op.get('runs', []):
+                if (run['gen'] == pod['name'] and run['start'] <= st and
+                        (run['end'] is None or run['end'] > st)):
+                    inflight += 1
+                    break
+            if st <= op['sent'] <= (ex if ex is not None else st + 1e9):
+                arriving += 1
+    return {
+        'pod': pod['name'], 'rc': pod.get('rc'),
+        'sigterm_to_exit': (ex - st) if (ex is not None and st) else None,
+        'last_op_to_exit': (ex - last) if (ex is not None and last and
+                                           (st is None or last >= st))
+        else None,
+        'in_flight': inflight, 'arriving': arriving,
+    }
+
+
+def counts(ops):
+    c = {k: 0 for k in CATEGORIES}
+    for op in ops:
+        if op.get('phase') == 'setup':
+            continue
+        c[op.get('category') or classify(op)] += 1
+    return c
+
+
+def summarize(result):
+    """Fill categories, per-pod metrics and totals of one scenario result."""
+    ops = result['ops']
+    events = result.get('events', [])
+    apply_events(ops, events)
+    for op in ops:
+        op['category'] = classify(op)
+    result['counts'] = counts(ops)
+    measured = [p for p in result['pods'] if p['name'] in
+                result.get('measured', [])]
+    result['pod_metrics'] = [pod_metrics(p, events, ops) for p in measured]
+    pm = result['pod_metrics']
+    result['in_flight'] = sum(m['in_flight'] for m in pm)
+    result['arriving'] = sum(m['arriving'] for m in pm)
+    result['exit_codes'] = [m['rc'] for m in pm]
+
+    def mx(key):
+        vals = [m[key] for m in pm if m[key] is not None]
+        return max(vals) if vals else None
+    result['sigterm_to_exit'] = mx('sigterm_to_exit')
+    result['last_op_to_exit'] = mx('last_op_to_exit')
+    return result
+
+
+# ---------------------------------------------------------------- contracts
+GENERIC = {1, 2, 3, 4, 5, 8, 9}
+MAX_EXIT_AFTER_LAST_OP = 0.5
+
+
+def check_contract(result):
+    """List of violated expectations of the PATCHED fork (empty = pass)."""
+    n = result['scenario']
+    c = result['counts']
+    bad = []
+    if c[LOST]:
+        bad.append('%d lost' % c[LOST])
+    if c[STUCK]:
+        bad.append('%d stuck' % c[STUCK])
+    if n in GENERIC:
+        if c[ERROR]:
+            bad.append('%d error' % c[ERROR])
+        for m in result['pod_metrics']:
+            if m['rc'] != 0:
+                bad.append('%s exit code %s' % (m['pod'], m['rc']))
+            if (m['last_op_to_exit'] is not None and
+                    m['last_op_to_exit'] > MAX_EXIT_AFTER_LAST_OP):
+                bad.append('%s exited %.2fs after its last op' % (
+                    m['pod'], m['last_op_to_exit']))
+    if n in (6, 7):
+        left = result.get('leftover_workers') or []
+        if left:
+            bad.append('%d workers rows left' % len(left))
+    if n == 7:
+        t = result.get('drain_timeout')
+        ste = result.get('sigterm_to_exit')
+        if ste is None or t is None or not (t - 0.5 <= ste <= t + 5):
+            bad.append('drain did not end at the timeout (%ss): %s' % (
+                t, ste))
+        longs = [op for op in result['ops'] if op.get('phase') == 'long']
+        for op in longs:
+            if op['category'] not in (DONE, ERROR):
+                bad.append('long op %s not recovered/cleaned' % op['rid'])
+        others = [op for op in result['ops'] if op.get('phase') == 'inflight']
+        for op in others:
+            if op['category'] != DONE:
+                bad.append('short op %s %s' % (op['rid'], op['category']))
+    if result.get('failure'):
+        bad.append('scenario failed: %s' % result['failure'])
+    return bad
+
+
+# -------------------------------------------------------------- rendering
+def _fmt_s(v):
+    return '-' if v is None else '%.2f' % v
+
+
+def cell(result):
+    if result is None:
+        return None
+    if result.get('failure') and not result.get('ops'):
+        return {'in/arr': '-', 'done': '-', 'stuck': '-', 'err': '-',
+                'lost': '-', 'rc': 'FAIL', 'TERM>exit': '-',
+                'lastop>exit': '-'}
+    c = result['counts']
+    return {
+        'in/arr': '%d/%d' % (result['in_flight'], result['arriving']),
+        'done': str(c[DONE]), 'stuck': str(c[STUCK]), 'err': str(c[ERROR]),
+        'lost': str(c[LOST]),
+        'rc': ','.join('-' if r is None else str(r)
+                       for r in result['exit_codes']) or '-',
+        'TERM>exit': _fmt_s(result['sigterm_to_exit']),
+        'lastop>exit': _fmt_s(result['last_op_to_exit']),
+    }
+
+
+COLS = ('in/arr', 'done', 'stuck', 'err', 'lost', 'rc', 'TERM>exit',
+        'lastop>exit')
+
+
+def render_table(results, variants=('patched', 'upstream')):
+    """Side-by-side text table: one row per scenario, a block per variant."""
+    names = {}
+    by = {}
+    for r in results:
+        names[r['scenario']] = r['name']
+        by[(r['scenario'], r['variant'])] = r
+    scen = sorted(names)
+    head1 = ['', '']
+    head2 = ['#', 'scenario']
+    rows = []
+    for n in scen:
+        rows.append([str(n), names[n]])
+    for v in variants:
+        for i, col in enumerate(COLS):
+            head1.append(v if i == 0 else '')
+            head2.append(col)
+        for row, n in zip(rows, scen):
+            c = cell(by.get((n, v)))
+            for col in COLS:
+                row.append('' if c is None else c[col])
+        # contract verdict of the patched fork
+        if v == 'patched':
+            head1.append('')
+            head2.append('ok')
+            for row, n in zip(rows, scen):
+                r = by.get((n, v))
+                row.append('' if r is None else
+                           ('yes' if not r.get('violations') else 'NO'))
+    allrows = [head1, head2] + rows
+    widths = [max(len(r[i]) for r in allrows) for i in range(len(head2))]
+    sep_after = {1}
+    k = 2
+    for v in variants:
+        k += len(COLS) + (1 if v == 'patched' else 0)
+        sep_after.add(k - 1)
+    lines = []
+    for j, r in enumerate(allrows):
+        parts = []
+        for i, val in enumerate(r):
+            parts.append(val.ljust(widths[i]) if i < 2 else
+                         val.rjust(widths[i]))
+            if i in sep_after and i != len(r) - 1:
+                parts.append('|')
+        lines.append(' '.join(parts).rstrip())
+        if j == 1:
+            lines.append('-' * len(lines[-1]))
+    return '\n'.join(lines)
+
+
+def json_report(results, meta):
+    """The JSON document: meta + per scenario/variant summaries and ops."""
+    out = {'meta': meta, 'results': []}
+    for r in results:
+        d = {k: v for k, v in r.items() if k != 'events'}
+        out['results'].append(d)
+    return out

@@ -1,0 +1,491 @@
+"""The drill scenarios.  Each is bounded in time and yields one result."""
+import os
+import signal
+import threading
+import time
+
+from drill import config
+from drill import infra
+from drill import model
+from drill.services import ClientProc, Events, Pod
+
+NAMES = {
+    1: 'in flight at SIGTERM',
+    2: 'late arrivals',
+    3: 'rolling overlap',
+    4: 'backup',
+    5: 'signal storm',
+    6: 'crash (SIGKILL)',
+    7: 'drain timeout',
+    8: 'faults during drain',
+    9: 'soak',
+}
+ALL = tuple(sorted(NAMES))
+VOLUME = 'cinder-volume'
+BACKUP = 'cinder-backup'
+
+
+class Env:
+    """Shared state of one drill run: infra + the two venvs."""
+
+    def __init__(self, workdir, timing, db, rabbit, venvs):
+        self.workdir = workdir
+        self.timing = timing
+        self.db = db
+        self.rabbit = rabbit
+        self.venvs = venvs          # variant -> venv dir
+        self.templates = {}         # variant -> synced template database
+
+
+class Run:
+    """One scenario against one variant."""
+
+    def __init__(self, env, n, variant, overrides=None):
+        self.env, self.n, self.variant = env, n, variant
+        self.t = env.timing
+        self.venv = env.venvs[variant]
+        self.name = NAMES[n]
+        self.dir = os.path.join(env.workdir, variant, 's%d' % n)
+        os.makedirs(self.dir, exist_ok=True)
+        self.t0 = time.time()
+        self.ops = []
+        self.pods = []
+        self.measured = []
+        self.notes = []
+        self.extra = {}
+        self._lock = threading.Lock()
+        self._stop_poll = threading.Event()
+        self.phase = 'setup'
+        dbname = 'drill_%s_s%d' % (variant, n)
+        env.db.create_db(dbname, template=env.templates[variant])
+        vhost = 'drill_%s_s%d' % (variant, n)
+        env.rabbit.add_vhost(vhost)
+        self.vhost = vhost
+        state = os.path.join(self.dir, 'state')
+        os.makedirs(state, exist_ok=True)
+        self.conf = config.cinder_conf(
+            os.path.join(self.dir, 'cinder.conf'), state_dir=state,
+            db_url=env.db.url(dbname), transport_url=env.rabbit.url(vhost),
+            timing=self.t, overrides=overrides)
+        self.events = Events(os.path.join(self.dir, 'events.jsonl'))
+        self.client = None
+        self._gen = {}
+
+    # ------------------------------------------------------------ helpers
+    def progress(self, phase):
+        self.phase = phase
+        infra.log('s%d %-22s [%-8s] %-28s +%5.1fs', self.n, self.name,
+                  self.variant, phase, time.time() - self.t0)
+
+    def pod(self, binary, start=True):
+        short = 'vol' if binary == VOLUME else 'bak'
+        k = self._gen.get(short, 0)
+        self._gen[short] = k + 1
+        p = Pod('%s-%d' % (short, k), binary, self.venv, self.conf, self.dir,
+                self.events.path)
+        self.pods.append(p)
+        if start:
+            p.start()
+        return p
+
+    def ready(self, pod):
+        if pod.binary == VOLUME:
+            pod.wait_ready(self.events, len(config.BACKENDS),
+                           self.t.ready_timeout)
+        else:
+            pod.wait_ready(self.events, 2, self.t.ready_timeout)
+            # the backup driver reports before the RPC server consumes
+            infra.wait_until(self._backup_consumer, 60, interval=0.5,
+                             what='cinder-backup consumer')
+        if self.client is None:
+            self.client = ClientProc(self.venv, self.conf, self.dir)
+            threading.Thread(target=self._poller, daemon=True).start()
+
+    def _backup_consumer(self):
+        out = self.env.rabbit.ctl('list_queues', '-p', self.vhost, '-q',
+                                  'name', 'consumers')
+        for line in out.splitlines():
+            parts = line.split()
+            if (len(parts) == 2 and parts[0].startswith('cinder-backup.') and
+                    parts[1].isdigit() and int(parts[1]) > 0):
+                return True
+        return False
+
+    def send(self, specs, phase):
+        res = self.client.call('send', ops=specs)
+        with self._lock:
+            for r in res:
+                r['phase'] = phase
+                r['history'] = []
+                r['idx'] = len(self.ops)
+                self.ops.append(r)
+        return res
+
+    def _ids(self):
+        ids = {'volumes': [], 'snapshots': [], 'backups': []}
+        with self._lock:
+            for op in self.ops:
+                ids[model.table_of(op['kind'])].append(op['rid'])
+        return ids
+
+    def poll_once(self):
+        ids = self._ids()
+        rows = self.client.call('status', **ids)
+        now = time.time()
+        with self._lock:
+            for op in self.ops:
+                row = rows.get(op['rid'])
+                hist = op['history']
+                if not hist or hist[-1][1] != row:
+                    hist.append([now, row])
+                    if op.get('done_at') is None and model.op_state(
+                            op['kind'], row) != 'pending':
+                        op['done_at'] = now
+        self.events.poll()
+
+    def _poller(self):
+        while not self._stop_poll.is_set():
+            try:
+                self.poll_once()
+            except Exception as exc:  # noqa: BLE001 - e.g. DB outage
+                self.extra.setdefault('poll_errors', 0)
+                self.extra['poll_errors'] += 1
+                self.extra['last_poll_error'] = str(exc)[:200]
+            self._stop_poll.wait(0.1)
+
+    def pending(self, phase=None):
+        with self._lock:
+            return [op for op in self.ops
+                    if (phase is None or op['phase'] == phase) and
+                    model.op_state(op['kind'], op['history'][-1][1]
+                                   if op['history'] else None) == 'pending']
+
+    def wait_started(self, ops, timeout=60, kind=None):
+        want = {op['rid'] for op in ops}
+
+        def check():
+            started = {e['id'] for e in self.events.select(ev='start')}
+            return want <= started
+        infra.wait_until(check, timeout, interval=0.1,
+                         what='%d ops to start' % len(want))
+
+    def wait_done(self, ops, timeout):
+        def check():
+            p = {op['rid'] for op in self.pending()}
+            return not ({op['rid'] for op in ops} & p)
+        infra.wait_until(check, timeout, interval=0.2, what='setup ops')
+
+    def settle(self, max_wait=None, need_workers_clean=False):
+        """Wait until every op is final, or nothing moves for a while."""
+        self.progress('settle')
+        max_wait = max_wait or self.t.settle_max
+        deadline = time.monotonic() + max_wait
+        last_change = time.monotonic()
+        last_sig = None
+        while time.monotonic() < deadline:
+            pend = self.pending()
+            running = [e for e in self.events.select(ev='start')]
+            ended = self.events.select(ev='end')
+            sig = (len(pend), len(running), len(ended))
+            if sig != last_sig:
+                last_sig, last_change = sig, time.monotonic()
+            workers_ok = True
+            if need_workers_clean:
+                workers_ok = not self.leftover_workers()
+            if not pend and workers_ok:
+                return True
+            if (not need_workers_clean and len(running) == len(ended) and
+                    time.monotonic() - last_change > self.t.settle_quiet):
+                self.notes.append('settle: %d ops never final (quiet %ss)' %
+                                  (len(pend), self.t.settle_quiet))
+                return False
+            time.sleep(0.5)
+        self.notes.append('settle: deadline %ss reached' % max_wait)
+        return False
+
+    def leftover_workers(self):
+        ours = {op['rid'] for op in self.ops}
+        try:
+            rows = self.client.call('workers')
+        except infra.DrillError:
+            return ['?']
+        return [r for r in rows if r[1] in ours]
+
+    def terminate(self, pod):
+        pod.signal(signal.SIGTERM)
+        if pod.name not in self.measured:
+            self.measured.append(pod.name)
+
+    def finish(self, failure=None):
+        self.progress('finish')
+        try:
+            if self.client is not None:
+                try:
+                    self.poll_once()
+                except Exception:  # noqa: BLE001
+                    pass
+                self.extra['leftover_workers'] = self.leftover_workers()
+        finally:
+            self._stop_poll.set()
+            for p in self.pods:
+                try:
+                    p.stop(timeout=30)
+                except Exception as exc:  # noqa: BLE001
+                    self.notes.append('stop %s: %s' % (p.name, exc))
+            if self.client is not None:
+                self.client.close()
+        result = {
+            'scenario': self.n, 'name': self.name, 'variant': self.variant,
+            'started': self.t0, 'duration': time.time() - self.t0,
+            'ops': self.ops, 'pods': [p.summary() for p in self.pods],
+            'measured': self.measured, 'events': self.events.poll(),
+            'notes': self.notes, 'failure': failure, 'dir': self.dir,
+        }
+        result.update(self.extra)
+        model.summarize(result)
+        if self.variant == 'patched':
+            result['violations'] = model.check_contract(result)
+        return result
+
+
+# ------------------------------------------------------------- scenarios
+def mix(n_create, n_delete, n_snap, seconds=None, n_extend=0):
+    """Operation specs spread over the two backends."""
+    specs = []
+    kinds = (['create_volume'] * n_create + ['delete_volume'] * n_delete +
+             ['create_snapshot'] * n_snap + ['extend_volume'] * n_extend)
+    for i, kind in enumerate(kinds):
+        s = {'kind': kind, 'backend': config.BACKENDS[i % 2]}
+        if seconds is not None:
+            s['seconds'] = seconds
+        specs.append(s)
+    return specs
+
+
+def _start_volume(run):
+    run.progress('start vol-0')
+    pod = run.pod(VOLUME)
+    run.ready(pod)
+    return pod
+
+
+def _replace_after_exit(run, old):
+    run.progress('wait %s exit' % old.name)
+    old.wait_exit(run.t.exit_timeout)
+    run.progress('start replacement')
+    new = run.pod(VOLUME)
+    run.ready(new)
+    return new
+
+
+def s1_inflight(run):
+    old = _start_volume(run)
+    ops = run.send(mix(3, 3, 2, n_extend=1), 'inflight')
+    run.wait_started(ops)
+    run.progress('SIGTERM %s' % old.name)
+    run.terminate(old)
+    _replace_after_exit(run, old)
+    run.settle()
+
+
+def s2_late(run):
+    old = _start_volume(run)
+    ops = run.send(mix(2, 2, 1), 'inflight')
+    run.wait_started(ops)
+    run.progress('SIGTERM %s' % old.name)
+    run.terminate(old)
+    time.sleep(0.5)   # let the pod enter its drain before the late casts
+    run.progress('late arrivals')
+    for i in range(3):
+        run.send(mix(1, 1, 0), 'late')
+        time.sleep(0.3)
+    _replace_after_exit(run, old)
+    run.settle()
+
+
+def s3_overlap(run):
+    old = _start_volume(run)
+    ops = run.send(mix(2, 2, 1), 'inflight')
+    run.wait_started(ops)
+    run.progress('SIGTERM %s' % old.name)
+    run.terminate(old)
+    run.progress('start replacement (overlap)')
+    new = run.pod(VOLUME)
+    run.ready(new)
+    if old.running:
+        run.progress('arrivals during overlap')
+        run.send(mix(2, 2, 0), 'overlap')
+    else:
+        run.notes.append('old pod exited before the replacement was ready')
+    run.progress('wait %s exit' % old.name)
+    old.wait_exit(run.t.exit_timeout)
+    run.settle()
+
+
+def s4_backup(run):
+    _start_volume(run)
+    run.progress('start bak-0')
+    old = run.pod(BACKUP)
+    run.ready(old)
+    run.progress('setup: backup to restore')
+    setup = run.send([{'kind': 'create_backup', 'backend': 'slow1',
+                       'seconds': 0}], 'setup')
+    run.wait_done(setup, 60)
+    bid = setup[0]['rid']
+    run.progress('restore + backup create')
+    ops = run.send([{'kind': 'restore_backup', 'backend': 'slow2',
+                     'backup_id': bid},
+                    {'kind': 'create_backup', 'backend': 'slow1'}],
+                   'inflight')
+    run.wait_started(ops)
+    run.progress('SIGTERM %s' % old.name)
+    run.terminate(old)
+    run.progress('start bak-1 (meanwhile)')
+    new = run.pod(BACKUP)
+    run.progress('wait %s exit' % old.name)
+    old.wait_exit(run.t.exit_timeout)
+    run.ready(new)
+    run.settle()
+
+
+def s5_storm(run):
+    old = _start_volume(run)
+    ops = run.send(mix(2, 2, 1), 'inflight')
+    run.wait_started(ops)
+    run.progress('SIGTERM %s' % old.name)
+    run.terminate(old)
+    time.sleep(0.5)
+    run.progress('signal storm')
+    for sig in [signal.SIGTERM] * 5 + [signal.SIGINT, signal.SIGHUP]:
+        if not old.running:
+            break
+        old.signal(sig)
+        time.sleep(0.2)
+    _replace_after_exit(run, old)
+    run.settle()
+
+
+def s6_crash(run):
+    old = _start_volume(run)
+    ops = run.send(mix(2, 2, 1), 'inflight')
+    run.wait_started(ops)
+    time.sleep(min(1.0, run.t.op / 3))
+    run.progress('SIGKILL %s (all pids)' % old.name)
+    old.kill_all()
+    run.measured.append(old.name)
+    old.wait_exit(30)
+    run.progress('restart')
+    new = run.pod(VOLUME)
+    run.ready(new)
+    run.settle(max_wait=run.t.stale_settle_max, need_workers_clean=True)
+
+
+def s7_timeout(run):
+    old = _start_volume(run)
+    long_ops = run.send([{'kind': 'create_volume', 'backend': 'slow1',
+                          'seconds': run.t.s7_long_op}], 'long')
+    ops = run.send(mix(1, 1, 0), 'inflight')
+    run.wait_started(long_ops + ops)
+    run.progress('SIGTERM %s' % old.name)
+    run.terminate(old)
+    _replace_after_exit(run, old)
+    run.settle(max_wait=run.t.stale_settle_max, need_workers_clean=True)
+    # was the long op named in the old pod's log?
+    try:
+        with open(old.log_file, errors='replace') as f:
+            text = f.read()
+        run.extra['long_op_in_log'] = all(o['rid'] in text for o in long_ops)
+    except OSError:
+        run.extra['long_op_in_log'] = None
+    run.extra['drain_timeout'] = run.t.s7_drain_timeout
+
+
+def s8_faults(run):
+    old = _start_volume(run)
+    ops = run.send(mix(2, 2, 0, seconds=run.t.s8_op), 'inflight')
+    run.wait_started(ops)
+    run.progress('SIGTERM %s' % old.name)
+    run.terminate(old)
+    time.sleep(0.5)
+    run.progress('MariaDB down %ss' % run.t.s8_db_outage)
+    t_down = time.time()
+    run.env.db.stop()
+    try:
+        # deliberate fault window (not a readiness wait)
+        time.sleep(max(0.0, run.t.s8_db_outage - (time.time() - t_down)))
+    finally:
+        run.progress('MariaDB up')
+        run.env.db.start()
+    run.extra['db_outage'] = [t_down, time.time()]
+    run.progress('RabbitMQ restart')
+    t_r = time.time()
+    run.env.rabbit.stop()
+    run.env.rabbit.start()
+    run.extra['rabbit_restart'] = [t_r, time.time()]
+    _replace_after_exit(run, old)
+    run.settle()
+
+
+def s9_soak(run):
+    cur = _start_volume(run)
+    stop = threading.Event()
+    errors = []
+
+    def traffic():
+        i = 0
+        while not stop.is_set() and i < 400:
+            be = config.BACKENDS[i % 2]
+            kind = 'create_volume' if i % 2 == 0 else 'delete_volume'
+            try:
+                run.send([{'kind': kind, 'backend': be,
+                           'seconds': run.t.op / 2}], 'traffic')
+            except Exception as exc:  # noqa: BLE001
+                errors.append(str(exc)[:200])
+            i += 1
+            stop.wait(run.t.soak_rate)
+    th = threading.Thread(target=traffic, daemon=True)
+    th.start()
+    try:
+        for k in range(run.t.soak_restarts):
+            time.sleep(run.t.op * 0.75)  # traffic period before the restart
+            run.progress('rolling restart %d/%d' % (k + 1,
+                                                    run.t.soak_restarts))
+            run.terminate(cur)
+            new = run.pod(VOLUME)
+            run.ready(new)
+            cur.wait_exit(run.t.exit_timeout)
+            cur = new
+        time.sleep(run.t.op / 2)
+    finally:
+        stop.set()
+        th.join(30)
+    if errors:
+        run.notes.append('traffic send errors: %s' % errors[:3])
+    run.settle()
+
+
+FUNCS = {1: s1_inflight, 2: s2_late, 3: s3_overlap, 4: s4_backup,
+         5: s5_storm, 6: s6_crash, 7: s7_timeout, 8: s8_faults, 9: s9_soak}
+
+
+def overrides_for(n, timing):
+    if n == 7:
+        sec, opt = config.PATCH_OPTIONS['drain_timeout']
+        return {(sec, opt): timing.s7_drain_timeout,
+                ('DEFAULT', 'graceful_shutdown_timeout'):
+                    timing.s7_graceful_shutdown_timeout}
+    return None
+
+
+def run_scenario(env, n, variant):
+    run = Run(env, n, variant, overrides_for(n, env.timing))
+    failure = None
+    try:
+        FUNCS[n](run)
+    except infra.DrillError as exc:
+        failure = str(exc)
+        infra.log('s%d [%s] FAILED: %s', n, variant, exc)
+    except Exception as exc:  # noqa: BLE001 - one scenario must not stop all
+        failure = '%s: %s' % (type(exc).__name__, exc)
+        infra.log('s%d [%s] FAILED: %s', n, variant, failure)
+    return run.finish(failure)
