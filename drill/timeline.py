@@ -37,7 +37,7 @@ def render(results, path, variants=('patched', 'upstream')):
                        label='pod start (replacement)'),
                 Line2D([], [], color='black', ls='-', lw=2,
                        label='pod exit')]
-    fig.legend(handles=handles, loc='upper center', ncol=5, fontsize=8)
+    fig.legend(handles=handles, loc='upper center', ncol=4, fontsize=8)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / (2.6 * nrows + 1)))
     fig.savefig(path, dpi=80)
     plt.close(fig)

@@ -1,0 +1,99 @@
+"""End-to-end drill against the PATCHED fork (real binaries, real servers).
+
+Slow (minutes) and needs root (apt-get, mariadb, rabbitmq), so opt-in:
+
+    DRILL_E2E=1 python -m pytest tests/drill/test_drill_e2e.py
+
+Environment:
+    DRILL_PATCHED_VENV   default build/venv-2025.1
+    DRILL_UPSTREAM_VENV  default build/venv-upstream-2025.1
+    DRILL_SCENARIOS      default all (e.g. "1,2,6")
+    DRILL_WITH_UPSTREAM  1: run upstream side by side (reported, not asserted)
+    DRILL_FULL           1: full durations instead of --quick
+    DRILL_OUT            where the JSON/PNG go (default a pytest tmp dir)
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from drill import cli
+from drill import model
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+PATCHED = os.environ.get('DRILL_PATCHED_VENV', cli.DEFAULT_PATCHED)
+UPSTREAM = os.environ.get('DRILL_UPSTREAM_VENV', cli.DEFAULT_UPSTREAM)
+SCENARIOS = cli.parse_scenarios(os.environ.get('DRILL_SCENARIOS', 'all'))
+
+pytestmark = [
+    pytest.mark.skipif(os.environ.get('DRILL_E2E') != '1',
+                       reason='end-to-end drill is opt-in: DRILL_E2E=1'),
+    pytest.mark.skipif(not os.path.exists(
+        os.path.join(PATCHED, 'bin', 'cinder-volume')),
+        reason='patched venv %s not built' % PATCHED),
+]
+
+
+@pytest.fixture(scope='module')
+def results(tmp_path_factory):
+    out = os.environ.get('DRILL_OUT') or str(tmp_path_factory.mktemp('drill'))
+    variants = 'patched'
+    if os.environ.get('DRILL_WITH_UPSTREAM') == '1':
+        variants = 'patched,upstream'
+    cmd = [sys.executable, '-m', 'drill', 'run', '--patched-venv', PATCHED,
+           '--upstream-venv', UPSTREAM, '--variants', variants,
+           '--scenarios', ','.join(map(str, SCENARIOS)), '--out', out]
+    if os.environ.get('DRILL_FULL') != '1':
+        cmd.append('--quick')
+    # the whole drill is bounded by its own deadlines; this is a backstop
+    subprocess.run(cmd, cwd=ROOT, check=True, timeout=3600)
+    with open(os.path.join(out, 'drill-results.json')) as f:
+        doc = json.load(f)
+    return {(r['scenario'], r['variant']): r for r in doc['results']}
+
+
+def _get(results, n):
+    r = results.get((n, 'patched'))
+    assert r is not None, 'scenario %d produced no result' % n
+    assert not r.get('failure'), r['failure']
+    return r
+
+
+@pytest.mark.parametrize('n', [n for n in SCENARIOS
+                               if n in model.GENERIC])
+def test_nothing_lost_and_fast_exit(results, n):
+    r = _get(results, n)
+    c = r['counts']
+    assert c['lost'] == 0, r['ops']
+    assert c['stuck'] == 0
+    assert c['error'] == 0
+    assert c['done'] > 0
+    for m in r['pod_metrics']:
+        assert m['rc'] == 0, m
+        if m['last_op_to_exit'] is not None:
+            assert m['last_op_to_exit'] <= model.MAX_EXIT_AFTER_LAST_OP, m
+    assert model.check_contract(r) == []
+
+
+@pytest.mark.skipif(6 not in SCENARIOS, reason='scenario 6 not selected')
+def test_crash_rows_cleaned_once_stale(results):
+    r = _get(results, 6)
+    assert r['counts']['stuck'] == 0
+    assert r['counts']['lost'] == 0
+    assert r['leftover_workers'] == []
+    assert model.check_contract(r) == []
+
+
+@pytest.mark.skipif(7 not in SCENARIOS, reason='scenario 7 not selected')
+def test_drain_timeout(results):
+    r = _get(results, 7)
+    t = r['drain_timeout']
+    assert t - 0.5 <= r['sigterm_to_exit'] <= t + 5
+    longs = [op for op in r['ops'] if op['phase'] == 'long']
+    assert longs and all(op['category'] in ('done', 'error')
+                         for op in longs)
+    assert r['leftover_workers'] == []
+    assert model.check_contract(r) == []

@@ -1,0 +1,210 @@
+"""Fast unit tests of the drill's own logic (no servers)."""
+import json
+
+import pytest
+
+from drill import cli
+from drill import config
+from drill import model
+
+
+def op(kind='create_volume', rid='r1', history=(), executed=None,
+       phase='inflight', sent=10.0):
+    o = {'kind': kind, 'rid': rid, 'sent': sent, 'phase': phase,
+         'history': [list(h) for h in history]}
+    if executed:
+        o['executed_by'] = list(executed)
+    return o
+
+
+@pytest.mark.parametrize('kind,row,state', [
+    ('create_volume', ['available', False, 1], 'done'),
+    ('create_volume', ['creating', False, 1], 'pending'),
+    ('create_volume', ['error', False, 1], 'error'),
+    ('create_volume', None, 'pending'),
+    ('delete_volume', ['deleted', True, 1], 'done'),
+    ('delete_volume', ['deleting', True, 1], 'done'),
+    ('delete_volume', ['deleting', False, 1], 'pending'),
+    ('delete_volume', ['error_deleting', False, 1], 'error'),
+    ('delete_volume', None, 'done'),
+    ('create_snapshot', ['available', False, 1], 'done'),
+    ('create_snapshot', ['creating', False, 1], 'pending'),
+    ('extend_volume', ['available', False, 2], 'done'),
+    ('extend_volume', ['available', False, 1], 'error'),
+    ('extend_volume', ['error_extending', False, 1], 'error'),
+    ('extend_volume', ['extending', False, 1], 'pending'),
+    ('create_backup', ['available', False, 1], 'done'),
+    ('create_backup', ['error', False, 1], 'error'),
+    ('restore_backup', ['restoring-backup', False, 1], 'pending'),
+    ('restore_backup', ['error_restoring', False, 1], 'error'),
+    ('restore_backup', ['available', False, 1], 'done'),
+])
+def test_op_state(kind, row, state):
+    assert model.op_state(kind, row) == state
+
+
+def test_classify_done_error_stuck_lost():
+    avail = (1.0, ['available', False, 1])
+    creating = (0.5, ['creating', False, 1])
+    err = (0.7, ['error', False, 1])
+    assert model.classify(op(history=[creating, avail])) == 'done'
+    # flipped to error by a cleanup, then finished: a user saw error
+    assert model.classify(op(history=[creating, err, avail])) == 'error'
+    assert model.classify(op(history=[creating], executed=['vol-0'])) == \
+        'stuck'
+    assert model.classify(op(history=[creating])) == 'lost'
+    assert model.classify(op(history=[])) == 'lost'
+
+
+def ev(t, e, opname, rid, gen):
+    return {'t': t, 'ev': e, 'op': opname, 'id': rid, 'gen': gen, 'pid': 1}
+
+
+def test_apply_events_and_metrics():
+    ops = [op(rid='a', sent=1.0), op(rid='b', sent=1.1),
+           op(rid='c', sent=6.0, phase='late'),
+           op(kind='create_backup', rid='bk', sent=1.2)]
+    events = [ev(1.5, 'start', 'create_volume', 'a', 'vol-0'),
+              ev(1.6, 'start', 'create_volume', 'b', 'vol-0'),
+              ev(7.0, 'end', 'create_volume', 'a', 'vol-0'),
+              ev(7.2, 'call', 'remove_export', 'x', 'vol-0'),
+              ev(2.0, 'start', 'backup', 'bk', 'bak-0'),
+              ev(9.0, 'start', 'create_volume', 'c', 'vol-1'),
+              ev(9.5, 'end', 'create_volume', 'c', 'vol-1'),
+              ev(1.0, 'ready', 'get_volume_stats', None, 'vol-0')]
+    model.apply_events(ops, events)
+    assert ops[0]['executed_by'] == ['vol-0']
+    assert ops[0]['runs'][0]['end'] == 7.0
+    assert ops[1]['runs'][0]['end'] is None
+    assert ops[2]['executed_by'] == ['vol-1']
+    assert ops[3]['executed_by'] == ['bak-0']
+    assert model.last_activity(events, 'vol-0') == 7.2
+    pod = {'name': 'vol-0', 'sigterm': 5.0, 'exit': 7.5, 'rc': 0}
+    m = model.pod_metrics(pod, events, ops)
+    assert m['in_flight'] == 2
+    assert m['arriving'] == 1
+    assert m['sigterm_to_exit'] == pytest.approx(2.5)
+    assert m['last_op_to_exit'] == pytest.approx(0.3)
+
+
+def test_pod_metrics_no_activity_after_sigterm():
+    events = [ev(1.0, 'end', 'create_volume', 'a', 'vol-0')]
+    pod = {'name': 'vol-0', 'sigterm': 5.0, 'exit': 6.0, 'rc': 0}
+    m = model.pod_metrics(pod, events, [])
+    assert m['last_op_to_exit'] is None
+
+
+def _result(n=1, variant='patched', hist_final=('available', False, 1),
+            rc=0, exit_t=7.4, long_final=None):
+    ops = [op(rid='a', history=[(1.0, ['creating', False, 1]),
+                                (7.1, list(hist_final))])]
+    if long_final is not None:
+        ops.append(op(rid='L', phase='long',
+                      history=[(1.0, ['creating', False, 1]),
+                               (30.0, list(long_final))],
+                      executed=['vol-0']))
+    return {
+        'scenario': n, 'name': 'x', 'variant': variant, 'started': 0.0,
+        'ops': ops,
+        'pods': [{'name': 'vol-0', 'start': 0.0, 'ready': 0.5,
+                  'exit': exit_t, 'rc': rc, 'signals': [(5.0, 'SIGTERM')],
+                  'sigterm': 5.0},
+                 {'name': 'vol-1', 'start': 8.0, 'ready': 9.0, 'exit': 20.0,
+                  'rc': 0, 'signals': [(19.0, 'SIGTERM')], 'sigterm': 19.0}],
+        'measured': ['vol-0'],
+        'events': [ev(1.5, 'start', 'create_volume', 'a', 'vol-0'),
+                   ev(7.0, 'end', 'create_volume', 'a', 'vol-0')],
+    }
+
+
+def test_summarize_and_contract_pass():
+    r = model.summarize(_result())
+    assert r['counts'] == {'done': 1, 'stuck': 0, 'error': 0, 'lost': 0}
+    assert r['in_flight'] == 1 and r['exit_codes'] == [0]
+    assert r['last_op_to_exit'] == pytest.approx(0.4)
+    assert model.check_contract(r) == []
+
+
+def test_contract_violations():
+    r = model.summarize(_result(rc=1, exit_t=9.0,
+                                hist_final=('error', False, 1)))
+    bad = model.check_contract(r)
+    assert any('error' in b for b in bad)
+    assert any('exit code 1' in b for b in bad)
+    assert any('after its last op' in b for b in bad)
+
+
+def test_contract_crash_allows_cleaned_errors():
+    r = model.summarize(_result(n=6, hist_final=('error', False, 1)))
+    r['leftover_workers'] = []
+    assert model.check_contract(r) == []
+    r['leftover_workers'] = [['Volume', 'a', 'creating', 1, '', False]]
+    assert model.check_contract(r) == ['1 workers rows left']
+
+
+def test_contract_drain_timeout():
+    r = model.summarize(_result(n=7, exit_t=13.2,
+                                long_final=('error', False, 1)))
+    r['drain_timeout'] = 8
+    r['leftover_workers'] = []
+    r['ops'][0]['phase'] = 'inflight'
+    assert model.check_contract(r) == []
+    r2 = model.summarize(_result(n=7, exit_t=30.0,
+                                 long_final=('creating', False, 1)))
+    r2['drain_timeout'] = 8
+    r2['leftover_workers'] = []
+    bad = model.check_contract(r2)
+    assert any('timeout' in b for b in bad)
+    assert any('long op' in b for b in bad)
+
+
+def test_render_table_side_by_side():
+    rs = [model.summarize(_result(1, 'patched')),
+          model.summarize(_result(1, 'upstream', rc=137,
+                                  hist_final=('creating', False, 1)))]
+    rs[0]['violations'] = []
+    text = model.render_table(rs)
+    lines = text.splitlines()
+    assert 'patched' in lines[0] and 'upstream' in lines[0]
+    row = lines[3]
+    assert row.startswith('1 x')
+    assert '137' in row and 'yes' in row
+    # upstream block: the op stuck (executed, never final)
+    assert row.split('|')[2].split()[2] == '1'
+
+
+def test_render_table_missing_variant_and_failure():
+    r = {'scenario': 2, 'name': 'late', 'variant': 'upstream', 'ops': [],
+         'failure': 'boom'}
+    text = model.render_table([r])
+    assert 'FAIL' in text
+
+
+def test_json_report_drops_events():
+    r = model.summarize(_result())
+    doc = model.json_report([r], {'quick': True})
+    assert 'events' not in doc['results'][0]
+    json.dumps(doc, default=str)
+
+
+def test_parse_scenarios():
+    assert cli.parse_scenarios('all') == list(range(1, 10))
+    assert cli.parse_scenarios('1,3-5,3') == [1, 3, 4, 5]
+    with pytest.raises(Exception):
+        cli.parse_scenarios('12')
+
+
+def test_cinder_conf_patch_options(tmp_path):
+    t = config.Timing(quick=True)
+    p = config.cinder_conf(str(tmp_path / 'c.conf'), state_dir='/s',
+                           db_url='mysql+pymysql://x', transport_url='rabbit:'
+                           '//y', timing=t,
+                           overrides={('DEFAULT', 'graceful_shutdown_timeout'):
+                                      7})
+    text = open(p).read()
+    sec, opt = config.PATCH_OPTIONS['drain_timeout']
+    assert '%s = %s' % (opt, t.drain_timeout) in text
+    assert 'graceful_shutdown_timeout = 7' in text
+    assert 'volume_driver = drill.slowdriver.SlowDriver' in text
+    assert 'host = %s' % config.HOST in text
+    assert 'backup_workers = 2' in text
