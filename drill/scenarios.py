@@ -7,7 +7,7 @@ import time
 from drill import config
 from drill import infra
 from drill import model
-from drill.services import ClientProc, Events, Pod
+from drill.services import ClientProc, Events, Pod, make_bindir
 
 NAMES = {
     1: 'in flight at SIGTERM',
@@ -35,6 +35,7 @@ class Env:
         self.rabbit = rabbit
         self.venvs = venvs          # variant -> venv dir
         self.templates = {}         # variant -> synced template database
+        self.bindir = make_bindir(os.path.join(workdir, 'bin'))
 
 
 class Run:
@@ -82,7 +83,7 @@ class Run:
         k = self._gen.get(short, 0)
         self._gen[short] = k + 1
         p = Pod('%s-%d' % (short, k), binary, self.venv, self.conf, self.dir,
-                self.events.path)
+                self.events.path, bindir=self.env.bindir)
         self.pods.append(p)
         if start:
             p.start()
@@ -305,7 +306,8 @@ def s2_late(run):
 
 def s3_overlap(run):
     old = _start_volume(run)
-    ops = run.send(mix(2, 2, 1), 'inflight')
+    # long enough that the replacement's init_host runs while they execute
+    ops = run.send(mix(2, 2, 1, seconds=run.t.op * 2.5), 'inflight')
     run.wait_started(ops)
     run.progress('SIGTERM %s' % old.name)
     run.terminate(old)
@@ -333,10 +335,11 @@ def s4_backup(run):
     run.wait_done(setup, 60)
     bid = setup[0]['rid']
     run.progress('restore + backup create')
+    secs = run.t.backup_op * 2
     ops = run.send([{'kind': 'restore_backup', 'backend': 'slow2',
-                     'backup_id': bid},
-                    {'kind': 'create_backup', 'backend': 'slow1'}],
-                   'inflight')
+                     'backup_id': bid, 'seconds': secs},
+                    {'kind': 'create_backup', 'backend': 'slow1',
+                     'seconds': secs}], 'inflight')
     run.wait_started(ops)
     run.progress('SIGTERM %s' % old.name)
     run.terminate(old)

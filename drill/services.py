@@ -9,9 +9,32 @@ import time
 from drill import infra
 
 
-def venv_env(venv, extra=None):
+FAKE_SUDO = '''#!/bin/sh
+# drill: pods run as root; cinder/os-brick/privsep call "sudo cinder-rootwrap
+# CONF cmd..." (root_helper): drop sudo's options and the rootwrap wrapper.
+while [ $# -gt 0 ]; do
+  case "$1" in -*) shift ;; *) break ;; esac
+done
+if [ "$(basename "$1")" = "cinder-rootwrap" ]; then shift 2; fi
+exec "$@"
+'''
+
+
+def make_bindir(path):
+    """Directory with the fake sudo, prepended to the pods' PATH."""
+    os.makedirs(path, exist_ok=True)
+    sudo = os.path.join(path, 'sudo')
+    with open(sudo, 'w') as f:
+        f.write(FAKE_SUDO)
+    os.chmod(sudo, 0o755)
+    return path
+
+
+def venv_env(venv, extra=None, bindir=None):
     env = dict(os.environ)
     env['PATH'] = os.path.join(venv, 'bin') + os.pathsep + env.get('PATH', '')
+    if bindir:
+        env['PATH'] = bindir + os.pathsep + env['PATH']
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env['PYTHONPATH'] = root + (os.pathsep + env['PYTHONPATH']
                                 if env.get('PYTHONPATH') else '')
@@ -54,7 +77,8 @@ class Pod:
     """One generation of a service: ``dumb-init --single-child BINARY``."""
 
     def __init__(self, name, binary, venv, conf, workdir, events_path,
-                 single_child=True):
+                 single_child=True, bindir=None):
+        self.bindir = bindir
         self.name, self.binary, self.venv = name, binary, venv
         self.conf, self.workdir = conf, workdir
         self.events_path = events_path
@@ -75,7 +99,8 @@ class Pod:
         cmd += [os.path.join(self.venv, 'bin', self.binary),
                 '--config-file', self.conf, '--log-file', self.log_file]
         env = venv_env(self.venv, {'DRILL_GEN': self.name,
-                                   'DRILL_EVENTS': self.events_path})
+                                   'DRILL_EVENTS': self.events_path},
+                       bindir=self.bindir)
         out = open(os.path.join(self.workdir, '%s.out' % self.name), 'ab')
         self.start_time = time.time()
         # own session: terminal signals (Ctrl-C) do not reach the pod; the
