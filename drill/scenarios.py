@@ -131,10 +131,14 @@ class Run:
 
     def poll_once(self):
         ids = self._ids()
+        queried = set(ids['volumes']) | set(ids['snapshots']) | set(
+            ids['backups'])
         rows = self.client.call('status', **ids)
         now = time.time()
         with self._lock:
             for op in self.ops:
+                if op['rid'] not in queried:
+                    continue    # sent after the query was built
                 row = rows.get(op['rid'])
                 hist = op['history']
                 if not hist or hist[-1][1] != row:

@@ -143,9 +143,11 @@ class Pod:
         return self.returncode
 
     def sigterm_time(self):
-        for t, name in self.signals:
-            if name == 'SIGTERM':
-                return t
+        """First SIGTERM (or, for a crash, the SIGKILL) sent to the pod."""
+        for wanted in ('SIGTERM', 'SIGKILL'):
+            for t, name in self.signals:
+                if name == wanted:
+                    return t
         return None
 
     def wait_ready(self, events, n_ready, timeout, kind='ready'):

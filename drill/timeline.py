@@ -36,7 +36,9 @@ def render(results, path, variants=('patched', 'upstream')):
                 Line2D([], [], color='green', ls='-',
                        label='pod start (replacement)'),
                 Line2D([], [], color='black', ls='-', lw=2,
-                       label='pod exit')]
+                       label='pod exit'),
+                Line2D([], [], color='red', marker='x', ls='',
+                       label='run cut (process died)')]
     fig.legend(handles=handles, loc='upper center', ncol=4, fontsize=8)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / (2.6 * nrows + 1)))
     fig.savefig(path, dpi=80)
@@ -50,6 +52,7 @@ def _panel(ax, r):
     gens = sorted({p['name'] for p in r['pods']})
     gcol = {g: GEN_COLORS[k % len(GEN_COLORS)] for k, g in enumerate(
         sorted(gens, key=lambda g: (g.split('-')[0], int(g.split('-')[1]))))}
+    pod_exit = {p['name']: p['exit'] for p in r['pods']}
     end = max([p['exit'] or 0 for p in r['pods']] +
               [op.get('done_at') or 0 for op in ops] + [t0 + 1]) - t0
     for y, op in enumerate(ops):
@@ -59,9 +62,13 @@ def _panel(ax, r):
                 color=COLORS.get(op.get('category'), '#7f7f7f'))
         for run in op.get('runs', []):
             s = run['start'] - t0
-            e = (run['end'] or t0 + end) - t0
+            cut = run['end'] is None
+            e = (run['end'] or pod_exit.get(run['gen']) or t0 + end) - t0
             ax.barh(y, e - s, left=s, height=0.4,
-                    color=gcol.get(run['gen'], 'k'))
+                    color=gcol.get(run['gen'], 'k'),
+                    hatch='xx' if cut else None)
+            if cut:   # the executing process died: the run was cut
+                ax.plot([e], [y], marker='x', color='red', ms=5)
     top = max(len(ops), 1)
     for p in r['pods']:
         if p['start'] and p['name'].endswith('-0') is False:
