@@ -23,4 +23,4 @@ unit-full:       ## the whole cinder unit suite (stestr, parallel)
 pep8:            ## tox -e pep8's checks on the tree
 	$(FT) pep8 --series $(SERIES)
 tox:             ## the tree's own tox pinned to the lock: make tox ARGS="-e py3"
-	$(FT) tox --series $(SERIES) $(ARGS)
+	$(FT) tox --series $(SERIES) -- $(ARGS)

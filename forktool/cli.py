@@ -163,7 +163,9 @@ def cmd_tox(ctx, args):
     e = ctx.venv_env(ctx.tools_venv)
     e["TOX_CONSTRAINTS_FILE"] = str(ctx.pin.constraints)
     e["PIP_CONSTRAINT"] = str(ctx.pin.constraints)
-    env.run(["tox", *args.tox_args], cwd=ctx.tree, env=e, what="tox")
+    tox_args = args.tox_args[1:] if args.tox_args[:1] == ["--"] else \
+        args.tox_args
+    env.run(["tox", *tox_args], cwd=ctx.tree, env=e, what="tox")
 
 
 def cmd_lock(ctx, args):
