@@ -21,7 +21,9 @@ VARIANTS = ('patched', 'upstream')
 
 
 def parse_scenarios(text):
-    if not text or text == 'all':
+    if not text or text == 'default':
+        return list(scenarios.DEFAULT)
+    if text == 'all':
         return list(scenarios.ALL)
     out = []
     for part in text.split(','):
@@ -45,8 +47,9 @@ def build_parser():
     r.add_argument('--upstream-venv', default=DEFAULT_UPSTREAM)
     r.add_argument('--variants', default='patched,upstream',
                    help='comma list out of patched,upstream')
-    r.add_argument('--scenarios', default='all', type=parse_scenarios,
-                   help='e.g. 1,2,5-7 (default all)')
+    r.add_argument('--scenarios', default='default', type=parse_scenarios,
+                   help='e.g. 1,2,5-7; "default" = 1-9, "all" adds 10 '
+                        '(dumb-init default mode, reported only)')
     r.add_argument('--quick', action='store_true',
                    help='short durations (CI): whole drill <= 25 min')
     r.add_argument('--out', default=os.path.join(ROOT, 'build', 'drill'))

@@ -161,7 +161,7 @@ def summarize(result):
 
 
 # ---------------------------------------------------------------- contracts
-GENERIC = {1, 2, 3, 4, 5, 8, 9}
+GENERIC = {1, 2, 3, 4, 5, 8, 9, 10}
 MAX_EXIT_AFTER_LAST_OP = 0.5
 
 

@@ -19,8 +19,10 @@ NAMES = {
     7: 'drain timeout',
     8: 'faults during drain',
     9: 'soak',
+    10: 'dumb-init default mode',
 }
 ALL = tuple(sorted(NAMES))
+DEFAULT = (1, 2, 3, 4, 5, 6, 7, 8, 9)   # 10 is extra, reported only
 VOLUME = 'cinder-volume'
 BACKUP = 'cinder-backup'
 
@@ -78,12 +80,13 @@ class Run:
         infra.log('s%d %-22s [%-8s] %-28s +%5.1fs', self.n, self.name,
                   self.variant, phase, time.time() - self.t0)
 
-    def pod(self, binary, start=True):
+    def pod(self, binary, start=True, single_child=True):
         short = 'vol' if binary == VOLUME else 'bak'
         k = self._gen.get(short, 0)
         self._gen[short] = k + 1
         p = Pod('%s-%d' % (short, k), binary, self.venv, self.conf, self.dir,
-                self.events.path, bindir=self.env.bindir)
+                self.events.path, bindir=self.env.bindir,
+                single_child=single_child)
         self.pods.append(p)
         if start:
             p.start()
@@ -267,9 +270,9 @@ def mix(n_create, n_delete, n_snap, seconds=None, n_extend=0):
     return specs
 
 
-def _start_volume(run):
+def _start_volume(run, single_child=True):
     run.progress('start vol-0')
-    pod = run.pod(VOLUME)
+    pod = run.pod(VOLUME, single_child=single_child)
     run.ready(pod)
     return pod
 
@@ -471,8 +474,21 @@ def s9_soak(run):
     run.settle()
 
 
+def s10_dumbinit_default(run):
+    """Like 1, but dumb-init without --single-child: SIGTERM goes to the
+    whole process group (parent and backend children at once)."""
+    old = _start_volume(run, single_child=False)
+    ops = run.send(mix(2, 2, 1), 'inflight')
+    run.wait_started(ops)
+    run.progress('SIGTERM %s (group mode)' % old.name)
+    run.terminate(old)
+    _replace_after_exit(run, old)
+    run.settle()
+
+
 FUNCS = {1: s1_inflight, 2: s2_late, 3: s3_overlap, 4: s4_backup,
-         5: s5_storm, 6: s6_crash, 7: s7_timeout, 8: s8_faults, 9: s9_soak}
+         5: s5_storm, 6: s6_crash, 7: s7_timeout, 8: s8_faults, 9: s9_soak,
+         10: s10_dumbinit_default}
 
 
 def overrides_for(n, timing):
