@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 
 from drill import config
@@ -163,6 +164,7 @@ def run(args):
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     print(model.render_table(results, variants))
+    print(textwrap.fill(model.LEGEND, 100))
     print('JSON: %s' % jpath)
     if ppath:
         print('PNG:  %s' % ppath)
@@ -178,6 +180,7 @@ def table(args):
         doc = json.load(f)
     variants = doc['meta'].get('variants', VARIANTS)
     print(model.render_table(doc['results'], variants))
+    print(textwrap.fill(model.LEGEND, 100))
     if args.png:
         from drill import timeline
         timeline.render(doc['results'], args.png, variants)

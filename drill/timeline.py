@@ -70,6 +70,13 @@ def _panel(ax, r):
             if cut:   # the executing process died: the run was cut
                 ax.plot([e], [y], marker='x', color='red', ms=5)
     top = max(len(ops), 1)
+    short = {'create_volume': 'create', 'delete_volume': 'delete',
+             'create_snapshot': 'snap', 'extend_volume': 'extend',
+             'create_backup': 'backup', 'restore_backup': 'restore'}
+    ax.set_yticks(range(len(ops)))
+    ax.set_yticklabels(['%s %s' % (short.get(op['kind'], op['kind']),
+                                   op.get('phase', '')) for op in ops],
+                       fontsize=5)
     for p in r['pods']:
         if p['start'] and p['name'].endswith('-0') is False:
             ax.axvline(p['start'] - t0, color='green', lw=1)
@@ -91,7 +98,6 @@ def _panel(ax, r):
         r['scenario'], r['name'], r['variant'], c['done'], c['stuck'],
         c['error'], c['lost']), fontsize=9)
     ax.set_xlabel('seconds since scenario start', fontsize=7)
-    ax.set_ylabel('op', fontsize=7)
-    ax.tick_params(labelsize=6)
+    ax.tick_params(axis='x', labelsize=6)
     ax.set_ylim(-1, top + 0.5)
     ax.set_xlim(0, end + 1)
