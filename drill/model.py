@@ -104,6 +104,13 @@ def pod_metrics(pod, events, ops):
     st = pod.get('sigterm')
     ex = pod.get('exit')
     last = last_activity(events, pod['name'])
+    # an op is finished when its final state is in the DB (seen by the 0.1 s
+    # poll): count that too for ops this pod executed, if before its exit.
+    for op in ops:
+        d = op.get('done_at')
+        if (d is not None and ex is not None and d <= ex and
+                pod['name'] in op.get('executed_by', ())):
+            last = d if last is None else max(last, d)
     inflight = 0
     arriving = 0
     if st is not None:

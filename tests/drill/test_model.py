@@ -85,6 +85,13 @@ def test_apply_events_and_metrics():
     assert m['arriving'] == 1
     assert m['sigterm_to_exit'] == pytest.approx(2.5)
     assert m['last_op_to_exit'] == pytest.approx(0.3)
+    # the DB final state seen after the last driver event counts too
+    ops[0]['done_at'] = 7.3
+    m = model.pod_metrics(pod, events, ops)
+    assert m['last_op_to_exit'] == pytest.approx(0.2)
+    ops[0]['done_at'] = 8.0      # after the exit: not this pod's finish
+    m = model.pod_metrics(pod, events, ops)
+    assert m['last_op_to_exit'] == pytest.approx(0.3)
 
 
 def test_pod_metrics_no_activity_after_sigterm():
