@@ -99,9 +99,10 @@ class ProcessRegistry:
         self._lock = threading.Lock()
         self._installed = False
 
-    def add(self, proc, name, stop_signal=signal.SIGTERM):
+    def add(self, proc, name, stop_signal=signal.SIGTERM, stopper=None):
+        """Register ``proc``; ``stopper(proc)`` replaces the default stop."""
         with self._lock:
-            self._procs.append((proc, name, stop_signal))
+            self._procs.append((proc, name, stop_signal, stopper))
         return proc
 
     def remove(self, proc):
@@ -112,8 +113,14 @@ class ProcessRegistry:
         with self._lock:
             procs = list(reversed(self._procs))
             self._procs = []
-        for proc, name, sig in procs:
-            stop_process(proc, name, sig, timeout)
+        for proc, name, sig, stopper in procs:
+            try:
+                if stopper is not None:
+                    stopper(proc)
+                else:
+                    stop_process(proc, name, sig, timeout)
+            except Exception as exc:  # noqa: BLE001 - stop the others too
+                log('stopping %s (pid %d) failed: %s', name, proc.pid, exc)
 
     def install_handlers(self):
         if self._installed:
@@ -127,6 +134,17 @@ class ProcessRegistry:
             raise KeyboardInterrupt()
         for s in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(s, handler)
+
+
+def kill_session(proc, name, sig=signal.SIGTERM, timeout=15):
+    """Stop a process started with start_new_session=True and then
+    SIGKILL whatever is left in its process group."""
+    rc = stop_process(proc, name, sig, timeout)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    return rc
 
 
 def stop_process(proc, name, sig=signal.SIGTERM, timeout=15):
@@ -289,7 +307,8 @@ class RabbitMQ:
         self.proc = REGISTRY.add(subprocess.Popen(
             [os.path.join(RABBIT_BIN, 'rabbitmq-server')], env=env,
             stdout=logf, stderr=subprocess.STDOUT, start_new_session=True),
-            'rabbitmq-server')
+            'rabbitmq-server',
+            stopper=lambda p: kill_session(p, 'rabbitmq-server', timeout=30))
         wait_until(self.ready, 120, interval=0.25, what='rabbitmq AMQP')
 
     def ready(self):
@@ -307,11 +326,7 @@ class RabbitMQ:
             REGISTRY.remove(self.proc)
             # the Erlang VM runs in its own session; stop the group leader by
             # PID, then anything left in that session (its own children).
-            stop_process(self.proc, 'rabbitmq-server', timeout=30)
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            kill_session(self.proc, 'rabbitmq-server', timeout=30)
             self.proc = None
 
     def stop_all(self):

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 
 from drill import infra
 
@@ -90,6 +91,8 @@ class Pod:
         self.returncode = None
         self.signals = []          # [(time, signame)]
         self.log_file = os.path.join(workdir, '%s.log' % name)
+        self.token = uuid.uuid4().hex
+        self.left_over = 0
         self._done = threading.Event()
 
     def start(self):
@@ -99,7 +102,8 @@ class Pod:
         cmd += [os.path.join(self.venv, 'bin', self.binary),
                 '--config-file', self.conf, '--log-file', self.log_file]
         env = venv_env(self.venv, {'DRILL_GEN': self.name,
-                                   'DRILL_EVENTS': self.events_path},
+                                   'DRILL_EVENTS': self.events_path,
+                                   'DRILL_POD_TOKEN': self.token},
                        bindir=self.bindir)
         out = open(os.path.join(self.workdir, '%s.out' % self.name), 'ab')
         self.start_time = time.time()
@@ -108,7 +112,7 @@ class Pod:
         self.proc = infra.REGISTRY.add(subprocess.Popen(
             cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True, cwd=self.workdir), self.name,
-            signal.SIGKILL)
+            stopper=self._stop_registered)
         threading.Thread(target=self._waiter, daemon=True).start()
         return self
 
@@ -116,6 +120,9 @@ class Pod:
         rc = self.proc.wait()
         self.exit_time = time.time()
         self.returncode = rc
+        # PID 1 of the pod has exited: the kernel SIGKILLs what is left in
+        # the pod's PID namespace (orphaned workers, a privsep daemon).
+        self.left_over = self.kill_pids()
         infra.REGISTRY.remove(self.proc)
         self._done.set()
 
@@ -131,10 +138,20 @@ class Pod:
     def kill_all(self):
         """SIGKILL every process of the pod (what the kubelet does)."""
         self.signals.append((time.time(), 'SIGKILL'))
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        self.kill_pids()
+
+    def kill_pids(self):
+        pids = self.pids()
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return len(pids)
+
+    def _stop_registered(self, proc):
+        infra.stop_process(proc, self.name, signal.SIGTERM, 10)
+        self.kill_pids()
 
     def wait_exit(self, timeout):
         if not self._done.wait(timeout):
@@ -171,17 +188,20 @@ class Pod:
         return self.returncode
 
     def pids(self):
-        """PIDs of the pod's processes (session of dumb-init)."""
+        """PIDs of the pod's processes: every process whose environment
+        carries the pod's token (dumb-init default mode puts the service in
+        a new session, and orphans are reparented: neither session nor
+        parentage finds them all)."""
+        token = ('DRILL_POD_TOKEN=%s' % self.token).encode()
         out = []
         for d in os.listdir('/proc'):
             if not d.isdigit():
                 continue
             try:
-                with open('/proc/%s/stat' % d) as f:
-                    fields = f.read().rsplit(')', 1)[1].split()
-                if int(fields[3]) == self.proc.pid:   # session id
-                    out.append(int(d))
-            except (OSError, IndexError, ValueError):
+                with open('/proc/%s/environ' % d, 'rb') as f:
+                    if token in f.read().split(b'\0'):
+                        out.append(int(d))
+            except OSError:
                 pass
         return out
 
@@ -192,6 +212,7 @@ class Pod:
             'start': self.start_time, 'ready': self.ready_time,
             'exit': self.exit_time, 'rc': self.returncode,
             'signals': self.signals, 'sigterm': st,
+            'left_over_processes': self.left_over,
             'sigterm_to_exit': (self.exit_time - st
                                 if st and self.exit_time else None),
         }
