@@ -1,0 +1,92 @@
+"""Fast tests of the drill's process and file helpers (no servers)."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from drill import infra
+from drill import services
+
+
+def test_wait_until_returns_value_and_times_out():
+    assert infra.wait_until(lambda: 42, 1) == 42
+    t = time.monotonic()
+    with pytest.raises(infra.DrillError, match='timeout.*thing'):
+        infra.wait_until(lambda: False, 0.3, interval=0.05, what='thing')
+    assert time.monotonic() - t < 2
+
+
+def test_wait_until_reports_last_exception():
+    def boom():
+        raise ValueError('nope')
+    with pytest.raises(infra.DrillError, match='nope'):
+        infra.wait_until(boom, 0.2, interval=0.05)
+
+
+def test_registry_stops_by_pid():
+    reg = infra.ProcessRegistry()
+    p = reg.add(subprocess.Popen([sys.executable, '-c',
+                                  'import time; time.sleep(60)']), 'sleeper')
+    called = []
+    q = reg.add(subprocess.Popen([sys.executable, '-c',
+                                  'import time; time.sleep(60)']), 'custom',
+                stopper=lambda proc: (called.append(proc.pid),
+                                      proc.kill(), proc.wait()))
+    reg.stop_all(timeout=5)
+    assert p.poll() is not None and q.poll() is not None
+    assert called == [q.pid]
+    reg.stop_all()   # idempotent
+
+
+def test_events_reader_keeps_partial_lines(tmp_path):
+    path = tmp_path / 'ev.jsonl'
+    ev = services.Events(str(path))
+    assert ev.poll() == []
+    with open(path, 'w') as f:
+        f.write(json.dumps({'ev': 'start', 'id': 'a', 'gen': 'vol-0'}) +
+                '\n{"ev": "end", "id"')
+    assert len(ev.poll()) == 1
+    with open(path, 'a') as f:
+        f.write(': "a", "gen": "vol-0"}\n')
+    assert [r['ev'] for r in ev.poll()] == ['start', 'end']
+    assert len(ev.select(gen='vol-0', ev='end')) == 1
+
+
+def test_fake_sudo_drops_rootwrap(tmp_path):
+    bindir = services.make_bindir(str(tmp_path / 'bin'))
+    out = subprocess.run(
+        [os.path.join(bindir, 'sudo'), '-E', 'cinder-rootwrap',
+         '/etc/x.conf', 'echo', 'hi there'], stdout=subprocess.PIPE,
+        text=True, check=True).stdout
+    assert out == 'hi there\n'
+    out = subprocess.run([os.path.join(bindir, 'sudo'), 'echo', 'plain'],
+                         stdout=subprocess.PIPE, text=True,
+                         check=True).stdout
+    assert out == 'plain\n'
+
+
+def test_venv_env_paths(tmp_path):
+    env = services.venv_env('/v', {'X': '1'}, bindir='/b')
+    assert env['PATH'].startswith('/b' + os.pathsep + '/v/bin')
+    root = os.path.dirname(os.path.dirname(os.path.abspath(
+        services.__file__)))
+    assert env['PYTHONPATH'].split(os.pathsep)[0] == root
+    assert env['X'] == '1'
+
+
+def test_pod_pids_by_token(tmp_path):
+    pod = services.Pod('vol-9', 'cinder-volume', '/v', 'c', str(tmp_path),
+                       str(tmp_path / 'e'))
+    env = dict(os.environ, DRILL_POD_TOKEN=pod.token)
+    p = subprocess.Popen([sys.executable, '-c',
+                          'import time; time.sleep(60)'], env=env)
+    try:
+        infra.wait_until(lambda: p.pid in pod.pids(), 5)
+        assert pod.kill_pids() >= 1
+        assert p.wait(5) == -9
+    finally:
+        if p.poll() is None:
+            p.kill()
