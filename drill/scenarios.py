@@ -298,15 +298,21 @@ def s1_inflight(run):
 
 def s2_late(run):
     old = _start_volume(run)
-    ops = run.send(mix(2, 2, 1), 'inflight')
+    # in-flight ops long enough that late casts also arrive after the old
+    # pod's RPC servers stopped consuming (upstream: poller exits <= ~5 s)
+    ops = run.send(mix(2, 2, 1, seconds=run.t.op * 2), 'inflight')
     run.wait_started(ops)
     run.progress('SIGTERM %s' % old.name)
     run.terminate(old)
-    time.sleep(0.5)   # let the pod enter its drain before the late casts
-    run.progress('late arrivals')
-    for i in range(3):
+    t_term = time.time()
+    for k, at in enumerate((0.5, 3.5, 6.5)):
+        # deliberate arrival schedule during the drain (not a readiness wait)
+        time.sleep(max(0.0, t_term + at - time.time()))
+        if not old.running:
+            run.notes.append('old pod exited before late batch %d' % k)
+            break
+        run.progress('late arrivals +%.1fs' % at)
         run.send(mix(1, 1, 0), 'late')
-        time.sleep(0.3)
     _replace_after_exit(run, old)
     run.settle()
 
