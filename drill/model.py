@@ -92,10 +92,13 @@ def apply_events(ops, events):
     return ops
 
 
-def last_activity(events, gen):
-    """Time the pod ``gen`` last finished something (driver end or call)."""
+def last_activity(events, gen, until=None):
+    """Time the pod ``gen`` last finished something (driver end or call),
+    not after ``until`` (its exit: a process orphaned by its dead PID 1 is
+    not the pod any more)."""
     ts = [e['t'] for e in events
-          if e.get('gen') == gen and e.get('ev') in ('end', 'call')]
+          if e.get('gen') == gen and e.get('ev') in ('end', 'call') and
+          (until is None or e['t'] <= until)]
     return max(ts) if ts else None
 
 
@@ -103,7 +106,7 @@ def pod_metrics(pod, events, ops):
     """Metrics of a pod that got SIGTERM (or SIGKILL)."""
     st = pod.get('sigterm')
     ex = pod.get('exit')
-    last = last_activity(events, pod['name'])
+    last = last_activity(events, pod['name'], ex)
     # an op is finished when its final state is in the DB (seen by the 0.1 s
     # poll): count that too for ops this pod executed, if before its exit.
     for op in ops:

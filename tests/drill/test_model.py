@@ -94,6 +94,14 @@ def test_apply_events_and_metrics():
     assert m['last_op_to_exit'] == pytest.approx(0.3)
 
 
+def test_last_activity_bounded_by_exit():
+    events = [ev(1.0, 'end', 'create_volume', 'a', 'vol-0'),
+              ev(9.0, 'end', 'create_volume', 'b', 'vol-0')]
+    assert model.last_activity(events, 'vol-0') == 9.0
+    assert model.last_activity(events, 'vol-0', until=5.0) == 1.0
+    assert model.last_activity(events, 'vol-1') is None
+
+
 def test_pod_metrics_no_activity_after_sigterm():
     events = [ev(1.0, 'end', 'create_volume', 'a', 'vol-0')]
     pod = {'name': 'vol-0', 'sigterm': 5.0, 'exit': 6.0, 'rc': 0}
