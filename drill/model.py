@@ -245,7 +245,8 @@ LEGEND = (
     'in/arr: ops in flight at SIGTERM / arriving during the drain; '
     'done/stuck/err/lost: final state of every op (err = ever seen in an '
     'error state, lost = never executed); rc: exit code of each signalled '
-    'pod (143 = killed by SIGTERM, 142 = SIGALRM, -9 = SIGKILL); '
+    'pod, as a container runtime reports it (143 = killed by SIGTERM, '
+    '142 = SIGALRM, 137 = SIGKILL); '
     'TERM>exit: seconds from SIGTERM (or SIGKILL) to exit; lastop>exit: '
     'seconds from the last op the pod finished to its exit; ok: contracts '
     'of the patched fork hold.')

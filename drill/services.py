@@ -119,7 +119,8 @@ class Pod:
     def _waiter(self):
         rc = self.proc.wait()
         self.exit_time = time.time()
-        self.returncode = rc
+        # as a container runtime reports it: killed by signal N -> 128 + N
+        self.returncode = 128 - rc if rc < 0 else rc
         # PID 1 of the pod has exited: the kernel SIGKILLs what is left in
         # the pod's PID namespace (orphaned workers, a privsep daemon).
         self.left_over = self.kill_pids()
