@@ -156,6 +156,7 @@ def run(args):
                 write_outputs(results, meta, args.out, png=False)
     except KeyboardInterrupt:
         infra.log('interrupted')
+        meta['interrupted'] = True
     finally:
         infra.REGISTRY.stop_all()
         meta['duration'] = time.time() - t_start
@@ -172,6 +173,8 @@ def run(args):
     bad = [r for r in results if r.get('violations')]
     for r in bad:
         print('s%d patched: %s' % (r['scenario'], '; '.join(r['violations'])))
+    if meta.get('interrupted'):
+        return 130
     return 1 if (bad and args.strict) else 0
 
 

@@ -110,17 +110,28 @@ class ProcessRegistry:
             self._procs = [p for p in self._procs if p[0] is not proc]
 
     def stop_all(self, timeout=15):
-        with self._lock:
-            procs = list(reversed(self._procs))
-            self._procs = []
-        for proc, name, sig, stopper in procs:
-            try:
-                if stopper is not None:
-                    stopper(proc)
-                else:
-                    stop_process(proc, name, sig, timeout)
-            except Exception as exc:  # noqa: BLE001 - stop the others too
-                log('stopping %s (pid %d) failed: %s', name, proc.pid, exc)
+        # a second Ctrl-C / SIGTERM must not abort the cleanup half-way
+        saved = {}
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                saved[s] = signal.signal(s, signal.SIG_IGN)
+        try:
+            while True:
+                with self._lock:
+                    if not self._procs:
+                        break
+                    proc, name, sig, stopper = self._procs.pop()
+                try:
+                    if stopper is not None:
+                        stopper(proc)
+                    else:
+                        stop_process(proc, name, sig, timeout)
+                except BaseException as exc:  # noqa: BLE001 - stop the rest
+                    log('stopping %s (pid %d) failed: %r', name, proc.pid,
+                        exc)
+        finally:
+            for s, h in saved.items():
+                signal.signal(s, h)
 
     def install_handlers(self):
         if self._installed:
@@ -134,6 +145,9 @@ class ProcessRegistry:
             raise KeyboardInterrupt()
         for s in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(s, handler)
+        # Ctrl-C -> KeyboardInterrupt -> the callers' finally blocks, even
+        # when started from a shell that ignores SIGINT for background jobs
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def kill_session(proc, name, sig=signal.SIGTERM, timeout=15):
