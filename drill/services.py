@@ -169,11 +169,15 @@ class Pod:
         return None
 
     def wait_ready(self, events, n_ready, timeout, kind='ready'):
+        """Wait for ``n_ready`` distinct processes/backends of this pod to
+        report ``kind`` events."""
         def check():
             if not self.running:
                 raise infra.DrillError('%s exited early rc=%s, see %s' % (
                     self.name, self.returncode, self.log_file))
-            return len(events.select(ev=kind, gen=self.name)) >= n_ready
+            seen = {(r.get('backend'), r.get('pid'))
+                    for r in events.select(ev=kind, gen=self.name)}
+            return len(seen) >= n_ready
         infra.wait_until(check, timeout, interval=0.2,
                          what='%s ready' % self.name)
         self.ready_time = time.time()
