@@ -59,7 +59,6 @@ class Client:
 
     def _volume(self, backend, status, seconds=None, size=1):
         from cinder import objects
-        from cinder.volume import volume_utils
         host = '%s@%s#%s' % (self.conf.host, backend, backend)
         meta = {'drill_seconds': str(seconds)} if seconds is not None else {}
         vol = objects.Volume(
@@ -69,7 +68,6 @@ class Client:
             availability_zone='nova', volume_type_id=self.vtype()['id'],
             display_name='drill', metadata=meta)
         vol.create()
-        del volume_utils
         return vol
 
     # --- commands (each returns {op list} or data)

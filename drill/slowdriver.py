@@ -1,4 +1,4 @@
-"""Slow test drivers for the rolling-update drill (not part of the cinder patch).
+"""Slow test drivers for the rolling-update drill (not in the cinder patch).
 
 Loaded by cinder-volume / cinder-backup from this repository through
 ``volume_driver = drill.slowdriver.SlowDriver`` and
