@@ -31,7 +31,7 @@ _GIT_CONFIG = [
 EXCLUDES = [".tox/", ".stestr/", "__pycache__/", "*.pyc", "cover/",
             ".coverage", ".coverage.*", "tox-genops.log", ".mypy_cache/",
             ".pytest_cache/", "doc/build/", "releasenotes/build/",
-            "*.rej", "*.orig"]
+            "*.rej", "*.orig", ".datacore_chap"]
 
 
 def git(tree, *args, env=None, check=True):
