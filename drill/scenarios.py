@@ -394,6 +394,17 @@ def s6_crash(run):
     new = run.pod(VOLUME)
     run.ready(new)
     run.settle(max_wait=run.t.stale_settle_max, need_workers_clean=True)
+    _cleanup_timing(run, old)
+
+
+def _cleanup_timing(run, old):
+    """How long after the old pod's end its cut ops were cleaned."""
+    cut = [op for op in run.ops
+           if old.name in op.get('executed_by', ()) and
+           op.get('done_at') and op['done_at'] > (old.exit_time or 0)]
+    if cut and old.exit_time:
+        run.extra['cleaned_after_exit'] = max(
+            op['done_at'] for op in cut) - old.exit_time
 
 
 def s7_timeout(run):
@@ -406,6 +417,7 @@ def s7_timeout(run):
     run.terminate(old)
     _replace_after_exit(run, old)
     run.settle(max_wait=run.t.stale_settle_max, need_workers_clean=True)
+    _cleanup_timing(run, old)
     # was the long op named in the old pod's log?
     try:
         with open(old.log_file, errors='replace') as f:
