@@ -399,9 +399,10 @@ def s6_crash(run):
 
 def _cleanup_timing(run, old):
     """How long after the old pod's end its cut ops were cleaned."""
+    ran = {e['id'] for e in run.events.select(ev='start', gen=old.name)}
     cut = [op for op in run.ops
-           if old.name in op.get('executed_by', ()) and
-           op.get('done_at') and op['done_at'] > (old.exit_time or 0)]
+           if op['rid'] in ran and op.get('done_at') and
+           op['done_at'] > (old.exit_time or 0)]
     if cut and old.exit_time:
         run.extra['cleaned_after_exit'] = max(
             op['done_at'] for op in cut) - old.exit_time
