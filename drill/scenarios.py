@@ -419,13 +419,18 @@ def s7_timeout(run):
     _replace_after_exit(run, old)
     run.settle(max_wait=run.t.stale_settle_max, need_workers_clean=True)
     _cleanup_timing(run, old)
-    # was the long op named in the old pod's log?
+    # did the old pod report the abandoned long op (WARNING/ERROR line)?
     try:
         with open(old.log_file, errors='replace') as f:
-            text = f.read()
-        run.extra['long_op_in_log'] = all(o['rid'] in text for o in long_ops)
+            lines = [ln for ln in f
+                     if ' WARNING ' in ln or ' ERROR ' in ln]
+        run.extra['long_op_reported'] = all(
+            any(o['rid'] in ln for ln in lines) for o in long_ops)
+        run.extra['long_op_report_lines'] = [
+            ln.strip()[:300] for ln in lines
+            if any(o['rid'] in ln for o in long_ops)][:5]
     except OSError:
-        run.extra['long_op_in_log'] = None
+        run.extra['long_op_reported'] = None
     run.extra['drain_timeout'] = run.t.s7_drain_timeout
 
 
