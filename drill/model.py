@@ -171,7 +171,7 @@ def summarize(result):
 
 
 # ---------------------------------------------------------------- contracts
-GENERIC = {1, 2, 3, 4, 5, 8, 9, 10}
+GENERIC = {1, 2, 3, 4, 5, 8, 9, 10, 11}
 MAX_EXIT_AFTER_LAST_OP = 0.5
 
 

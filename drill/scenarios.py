@@ -20,9 +20,10 @@ NAMES = {
     8: 'faults during drain',
     9: 'soak',
     10: 'dumb-init default mode',
+    11: 'volume rollout under backup',
 }
 ALL = tuple(sorted(NAMES))
-DEFAULT = (1, 2, 3, 4, 5, 6, 7, 8, 9)   # 10 is extra, reported only
+DEFAULT = (1, 2, 3, 4, 5, 6, 7, 8, 9)   # 10, 11 are extra
 VOLUME = 'cinder-volume'
 BACKUP = 'cinder-backup'
 
@@ -510,9 +511,33 @@ def s10_dumbinit_default(run):
     run.settle()
 
 
+def s11_volume_rollout_under_backup(run):
+    """A restore and a backup create hold attachments on cinder-volume
+    while cinder-volume is rolled: their support RPCs (terminate_connection,
+    remove_export) must still be answered, by the old or the new pod."""
+    vol = _start_volume(run)
+    run.progress('start bak-0')
+    bak = run.pod(BACKUP)
+    run.ready(bak)
+    run.progress('setup: backup to restore')
+    setup = run.send([{'kind': 'create_backup', 'backend': 'slow1',
+                       'seconds': 0}], 'setup')
+    run.wait_done(setup, 60)
+    secs = run.t.backup_op * 1.5
+    ops = run.send([{'kind': 'restore_backup', 'backend': 'slow2',
+                     'backup_id': setup[0]['rid'], 'seconds': secs},
+                    {'kind': 'create_backup', 'backend': 'slow1',
+                     'seconds': secs}], 'inflight')
+    run.wait_started(ops)
+    run.progress('SIGTERM %s' % vol.name)
+    run.terminate(vol)
+    _replace_after_exit(run, vol)
+    run.settle()
+
+
 FUNCS = {1: s1_inflight, 2: s2_late, 3: s3_overlap, 4: s4_backup,
          5: s5_storm, 6: s6_crash, 7: s7_timeout, 8: s8_faults, 9: s9_soak,
-         10: s10_dumbinit_default}
+         10: s10_dumbinit_default, 11: s11_volume_rollout_under_backup}
 
 
 def overrides_for(n, timing):
