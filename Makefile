@@ -4,7 +4,7 @@ PY ?= python3
 FORCE ?=
 FT = $(PY) -m forktool
 
-.PHONY: fork export venv venv-upstream test unit unit-full pep8 tox drill
+.PHONY: fork export venv venv-upstream test unit unit-full pep8 tox bench
 
 fork:            ## materialise build/$(SERIES)/: upstream import + patches
 	$(FT) fork --series $(SERIES) $(if $(FORCE),--force)
@@ -24,3 +24,6 @@ pep8:            ## tox -e pep8's checks on the tree
 	$(FT) pep8 --series $(SERIES)
 tox:             ## the tree's own tox pinned to the lock: make tox ARGS="-e py3"
 	$(FT) tox --series $(SERIES) -- $(ARGS)
+bench:           ## benchmarks, patched vs upstream side by side (needs make fork venv)
+	build/venv-$(SERIES)/bin/python bench/worker_heartbeat.py
+	build/venv-$(SERIES)/bin/python bench/parent_cpu.py 60
