@@ -193,9 +193,8 @@ class Run:
         last_sig = None
         while time.monotonic() < deadline:
             pend = self.pending()
-            running = [e for e in self.events.select(ev='start')]
-            ended = self.events.select(ev='end')
-            sig = (len(pend), len(running), len(ended))
+            running = self.active_runs()
+            sig = (len(pend), running, len(self.events.poll()))
             if sig != last_sig:
                 last_sig, last_change = sig, time.monotonic()
             workers_ok = True
@@ -203,7 +202,7 @@ class Run:
                 workers_ok = not self.leftover_workers()
             if not pend and workers_ok:
                 return True
-            if (not need_workers_clean and len(running) == len(ended) and
+            if (not need_workers_clean and not running and
                     time.monotonic() - last_change > self.t.settle_quiet):
                 self.notes.append('settle: %d ops never final (quiet %ss)' %
                                   (len(pend), self.t.settle_quiet))
@@ -211,6 +210,20 @@ class Run:
             time.sleep(0.5)
         self.notes.append('settle: deadline %ss reached' % max_wait)
         return False
+
+    def active_runs(self):
+        """Driver runs started and not ended, in pods still running (a run
+        of a dead pod never ends)."""
+        alive = {p.name for p in self.pods if p.running}
+        open_runs = {}
+        for e in self.events.poll():
+            key = (e.get('gen'), e.get('id'), e.get('op'))
+            if e.get('ev') == 'start':
+                open_runs[key] = open_runs.get(key, 0) + 1
+            elif e.get('ev') == 'end':
+                open_runs[key] = open_runs.get(key, 0) - 1
+        return sum(n for (gen, _, _), n in open_runs.items()
+                   if n > 0 and gen in alive)
 
     def leftover_workers(self):
         ours = {op['rid'] for op in self.ops}

@@ -53,24 +53,25 @@ class Events:
         self.path = path
         self._pos = 0
         self.records = []
+        self._lock = threading.Lock()   # the poller thread reads too
 
     def poll(self):
-        if not os.path.exists(self.path):
-            return self.records
-        with open(self.path, 'rb') as f:
-            f.seek(self._pos)
-            data = f.read()
-        # keep an incomplete last line for the next poll
-        end = data.rfind(b'\n') + 1
-        self._pos += end
-        for line in data[:end].splitlines():
-            if line.strip():
-                self.records.append(json.loads(line))
-        return self.records
+        with self._lock:
+            if not os.path.exists(self.path):
+                return list(self.records)
+            with open(self.path, 'rb') as f:
+                f.seek(self._pos)
+                data = f.read()
+            # keep an incomplete last line for the next poll
+            end = data.rfind(b'\n') + 1
+            self._pos += end
+            for line in data[:end].splitlines():
+                if line.strip():
+                    self.records.append(json.loads(line))
+            return list(self.records)
 
     def select(self, **kw):
-        self.poll()
-        return [r for r in self.records
+        return [r for r in self.poll()
                 if all(r.get(k) == v for k, v in kw.items())]
 
 
