@@ -90,3 +90,29 @@ def test_pod_pids_by_token(tmp_path):
     finally:
         if p.poll() is None:
             p.kill()
+
+
+def test_events_reader_is_thread_safe(tmp_path):
+    import threading
+    path = tmp_path / 'ev.jsonl'
+    path.write_text('')
+    ev = services.Events(str(path))
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            ev.poll()
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        with open(path, 'a') as f:
+            for i in range(2000):
+                f.write(json.dumps({'ev': 'start', 'id': str(i)}) + '\n')
+                f.flush()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    ids = [r['id'] for r in ev.poll()]
+    assert ids == [str(i) for i in range(2000)]
