@@ -309,5 +309,12 @@ def json_report(results, meta):
     out = {'meta': meta, 'results': []}
     for r in results:
         d = {k: v for k, v in r.items() if k != 'events'}
+        evs = r.get('events', [])
+        d['event_count'] = len(evs)
+        # support calls (initialize/terminate_connection, exports): which
+        # pod answered them, and when
+        d['calls'] = [{'t': e['t'], 'gen': e.get('gen'), 'op': e.get('op'),
+                       'id': e.get('id')}
+                      for e in evs if e.get('ev') == 'call']
         out['results'].append(d)
     return out

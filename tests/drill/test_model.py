@@ -197,8 +197,12 @@ def test_render_table_missing_variant_and_failure():
 
 def test_json_report_drops_events():
     r = model.summarize(_result())
+    r['events'].append(ev(7.2, 'call', 'remove_export', 'x', 'vol-1'))
     doc = model.json_report([r], {'quick': True})
     assert 'events' not in doc['results'][0]
+    assert doc['results'][0]['event_count'] == 3
+    assert doc['results'][0]['calls'] == [
+        {'t': 7.2, 'gen': 'vol-1', 'op': 'remove_export', 'id': 'x'}]
     json.dumps(doc, default=str)
 
 
