@@ -78,7 +78,7 @@ class Run:
     # ------------------------------------------------------------ helpers
     def progress(self, phase):
         self.phase = phase
-        infra.log('s%d %-22s [%-8s] %-28s +%5.1fs', self.n, self.name,
+        infra.log('s%-2d %-27s [%-8s] %-28s +%5.1fs', self.n, self.name,
                   self.variant, phase, time.time() - self.t0)
 
     def pod(self, binary, start=True, single_child=True):
