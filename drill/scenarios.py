@@ -21,9 +21,10 @@ NAMES = {
     9: 'soak',
     10: 'dumb-init default mode',
     11: 'volume rollout under backup',
+    12: 'backup, single process',
 }
 ALL = tuple(sorted(NAMES))
-DEFAULT = (1, 2, 3, 4, 5, 6, 7, 8, 9)   # 10, 11 are extra
+DEFAULT = (1, 2, 3, 4, 5, 6, 7, 8, 9)   # 10, 11, 12 are extra
 VOLUME = 'cinder-volume'
 BACKUP = 'cinder-backup'
 
@@ -49,6 +50,8 @@ class Run:
         self.t = env.timing
         self.venv = env.venvs[variant]
         self.name = NAMES[n]
+        self.backup_workers = int((overrides or {}).get(
+            ('DEFAULT', 'backup_workers'), 2))
         self.dir = os.path.join(env.workdir, variant, 's%d' % n)
         os.makedirs(self.dir, exist_ok=True)
         self.t0 = time.time()
@@ -98,7 +101,8 @@ class Run:
             pod.wait_ready(self.events, len(config.BACKENDS),
                            self.t.ready_timeout)
         else:
-            pod.wait_ready(self.events, 2, self.t.ready_timeout)
+            pod.wait_ready(self.events, self.backup_workers,
+                           self.t.ready_timeout)
             # the backup driver reports before the RPC server consumes
             infra.wait_until(self._backup_consumer, 60, interval=0.5,
                              what='cinder-backup consumer')
@@ -550,10 +554,15 @@ def s11_volume_rollout_under_backup(run):
 
 FUNCS = {1: s1_inflight, 2: s2_late, 3: s3_overlap, 4: s4_backup,
          5: s5_storm, 6: s6_crash, 7: s7_timeout, 8: s8_faults, 9: s9_soak,
-         10: s10_dumbinit_default, 11: s11_volume_rollout_under_backup}
+         10: s10_dumbinit_default, 11: s11_volume_rollout_under_backup,
+         # Scenario 4 with backup_workers = 1: cinder-backup as a single
+         # process (oslo.service ServiceLauncher) instead of ProcessLauncher.
+         12: s4_backup}
 
 
 def overrides_for(n, timing):
+    if n == 12:
+        return {('DEFAULT', 'backup_workers'): '1'}
     if n == 7:
         sec, opt = config.PATCH_OPTIONS['drain_timeout']
         return {(sec, opt): timing.s7_drain_timeout,
