@@ -27,6 +27,8 @@ _GIT_CONFIG = [
     "-c", "core.autocrlf=false", "-c", "commit.gpgSign=false",
     "-c", "init.defaultBranch=main", "-c", "advice.detachedHead=false",
 ]
+# Patch-ids of the patches the tool applied to a tree (in its .git folder).
+APPLIED = "forktool-applied"
 # Build artefacts the tree's tools write; excluded locally, never committed.
 EXCLUDES = [".tox/", ".stestr/", "__pycache__/", "*.pyc", "cover/",
             ".coverage", ".coverage.*", "tox-genops.log", ".mypy_cache/",
@@ -107,7 +109,9 @@ def local_work(tree: pathlib.Path, pin: Pin,
         listing = "\n    ".join(files[:10])
         more = f"\n    ... and {len(files) - 10} more" if len(files) > 10 else ""
         reasons.append(f"uncommitted edits:\n    {listing}{more}")
+    # Commits made from the queue (now or by an earlier build) are not work.
     exported = {patch_id(p.read_text()) for p in series_patches(patch_dir)}
+    exported |= _applied_ids(tree)
     if git(tree, "symbolic-ref", "-q", "HEAD", check=False).returncode:
         reasons.append("HEAD is detached")
     for rev in _commits(tree, pin):
@@ -168,8 +172,18 @@ def _rejected_hunks(tree: pathlib.Path, patch: pathlib.Path) -> str:
     return "\n".join(report)
 
 
+def _applied_ids(tree: pathlib.Path) -> set[str]:
+    record = tree / ".git" / APPLIED
+    return set(record.read_text().split()) if record.exists() else set()
+
+
 def _apply(tree: pathlib.Path, patches: list[pathlib.Path]) -> None:
+    record = tree / ".git" / APPLIED
     for patch in patches:
+        # Remember what the tool applied: after the queue moves on (a pull),
+        # these commits are stale copies of the queue, not local work.
+        with open(record, "a") as f:
+            f.write(patch_id(patch.read_text()) + "\n")
         proc = git(tree, "am", "-q", "--keep-non-patch",
                    "--committer-date-is-author-date", "--whitespace=nowarn",
                    str(patch), check=False)

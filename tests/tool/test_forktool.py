@@ -248,3 +248,40 @@ def test_bad_pins_are_clear_errors(project):
     pins.write_text("[series.x]\nsha256 = 'abc'\n")
     proc = ft(project, "fetch", check=False)
     assert f"series '{SERIES}' is not pinned" in proc.stderr
+
+
+def test_rebuilds_a_tree_built_from_an_older_queue(project):
+    """After a pull changed a patch, the stale tree is no local work."""
+    ft(project, "fork")
+    tree = tree_of(project)
+    pdir = project / "patches" / SERIES
+
+    def queue():
+        return {p.name: p.read_bytes() for p in pdir.iterdir()}
+
+    def set_queue(q):
+        for p in pdir.iterdir():
+            p.unlink()
+        for name, data in q.items():
+            (pdir / name).write_bytes(data)
+
+    commit_change(tree)
+    ft(project, "export")
+    v1 = queue()
+    (tree / "demo" / "core.py").write_text(
+        FILES["demo/core.py"].replace("return 3\n", "return 3 * 2\n"))
+    git(tree, "commit", "-qa", "--amend", "-m", "[SAP] Change f3 v2")
+    ft(project, "export")
+    v2 = queue()
+    # The tree was built by the tool from queue v1 ...
+    set_queue(v1)
+    ft(project, "fork", "--force")
+    # ... and the queue moved on to v2 (git pull).
+    set_queue(v2)
+    assert "+ 1 patches" in ft(project, "fork").stdout
+    assert git(tree, "log", "-1", "--format=%s") == "[SAP] Change f3 v2\n"
+    # A local commit on top is still protected.
+    commit_change(tree, old="return 5\n", new="return 5 + 0\n",
+                  title="Local work")
+    proc = ft(project, "fork", check=False)
+    assert proc.returncode == 1 and "Local work is not exported" in proc.stderr
