@@ -304,24 +304,25 @@ def _replace_after_exit(run, old):
     return new
 
 
-def s1_inflight(run):
+def _sigterm_with_ops_in_flight(run, specs):
+    """Start a cinder-volume pod, wait until specs run, SIGTERM the pod."""
     old = _start_volume(run)
-    ops = run.send(mix(3, 3, 2, n_extend=1), 'inflight')
-    run.wait_started(ops)
+    run.wait_started(run.send(specs, 'inflight'))
     run.progress('SIGTERM %s' % old.name)
     run.terminate(old)
+    return old
+
+
+def s1_inflight(run):
+    old = _sigterm_with_ops_in_flight(run, mix(3, 3, 2, n_extend=1))
     _replace_after_exit(run, old)
     run.settle()
 
 
 def s2_late(run):
-    old = _start_volume(run)
     # in-flight ops long enough that late casts also arrive after the old
     # pod's RPC servers stopped consuming (upstream: poller exits <= ~5 s)
-    ops = run.send(mix(2, 2, 1, seconds=run.t.op * 2), 'inflight')
-    run.wait_started(ops)
-    run.progress('SIGTERM %s' % old.name)
-    run.terminate(old)
+    old = _sigterm_with_ops_in_flight(run, mix(2, 2, 1, seconds=run.t.op * 2))
     t_term = time.time()
     for k, at in enumerate((0.5, 3.5, 6.5)):
         # deliberate arrival schedule during the drain (not a readiness wait)
@@ -336,12 +337,9 @@ def s2_late(run):
 
 
 def s3_overlap(run):
-    old = _start_volume(run)
     # long enough that the replacement's init_host runs while they execute
-    ops = run.send(mix(2, 2, 1, seconds=run.t.op * 2.5), 'inflight')
-    run.wait_started(ops)
-    run.progress('SIGTERM %s' % old.name)
-    run.terminate(old)
+    old = _sigterm_with_ops_in_flight(
+        run, mix(2, 2, 1, seconds=run.t.op * 2.5))
     run.progress('start replacement (overlap)')
     new = run.pod(VOLUME)
     run.ready(new)
@@ -383,11 +381,7 @@ def s4_backup(run):
 
 
 def s5_storm(run):
-    old = _start_volume(run)
-    ops = run.send(mix(2, 2, 1), 'inflight')
-    run.wait_started(ops)
-    run.progress('SIGTERM %s' % old.name)
-    run.terminate(old)
+    old = _sigterm_with_ops_in_flight(run, mix(2, 2, 1))
     time.sleep(0.5)
     run.progress('signal storm')
     for sig in [signal.SIGTERM] * 5 + [signal.SIGINT, signal.SIGHUP]:
@@ -453,11 +447,7 @@ def s7_timeout(run):
 
 
 def s8_faults(run):
-    old = _start_volume(run)
-    ops = run.send(mix(2, 2, 0, seconds=run.t.s8_op), 'inflight')
-    run.wait_started(ops)
-    run.progress('SIGTERM %s' % old.name)
-    run.terminate(old)
+    old = _sigterm_with_ops_in_flight(run, mix(2, 2, 0, seconds=run.t.s8_op))
     time.sleep(0.5)
     run.progress('MariaDB down %ss' % run.t.s8_db_outage)
     t_down = time.time()
