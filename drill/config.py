@@ -29,15 +29,18 @@ class Timing:
         self.service_down_time = 6
         self.drain_timeout = 40 if quick else 90      # patched drain bound
         self.graceful_shutdown_timeout = 50 if quick else 120
+        # terminationGracePeriodSeconds: SIGKILL after it (the kubelet)
+        self.termination_grace_period = 60 if quick else 150
         self.worker_heartbeat_interval = 2
         self.backup_op = 8.0 if quick else 15.0
         # scenario 7
         self.s7_drain_timeout = 8
         self.s7_graceful_shutdown_timeout = 14
+        self.s7_termination_grace_period = 20
         self.s7_long_op = 24.0
         # scenario 8
-        self.s8_db_outage = 10 if quick else 20
-        self.s8_op = 22.0 if quick else 35.0
+        self.s8_db_outage = 20
+        self.s8_op = 30.0 if quick else 35.0      # outlasts both faults
         # scenario 9
         self.soak_restarts = 2 if quick else 5
         self.soak_rate = 1.0 if quick else 0.7        # seconds between ops

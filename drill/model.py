@@ -194,11 +194,18 @@ def check_contract(result):
                     m['last_op_to_exit'] > MAX_EXIT_AFTER_LAST_OP):
                 bad.append('%s exited %.2fs after its last op' % (
                     m['pod'], m['last_op_to_exit']))
+    for pod in result.get('pods', []):
+        if pod.get('grace_killed'):
+            bad.append('%s SIGKILLed at terminationGracePeriodSeconds '
+                       '(%ss)' % (pod['name'], pod.get('grace_period')))
     if n in (6, 7):
         left = result.get('leftover_workers') or []
         if left:
             bad.append('%d workers rows left' % len(left))
     if n == 7:
+        for m in result['pod_metrics']:
+            if m['rc'] != 0:
+                bad.append('%s exit code %s' % (m['pod'], m['rc']))
         t = result.get('drain_timeout')
         ste = result.get('sigterm_to_exit')
         if ste is None or t is None or not (t - 0.5 <= ste <= t + 5):

@@ -24,7 +24,7 @@ NAMES = {
     12: 'backup, single process',
 }
 ALL = tuple(sorted(NAMES))
-DEFAULT = (1, 2, 3, 4, 5, 6, 7, 8, 9)   # 10, 11, 12 are extra
+DEFAULT = (1, 2, 3, 4, 5, 6, 7, 8, 9, 12)   # 10 and 11 are extra
 VOLUME = 'cinder-volume'
 BACKUP = 'cinder-backup'
 
@@ -50,6 +50,8 @@ class Run:
         self.t = env.timing
         self.venv = env.venvs[variant]
         self.name = NAMES[n]
+        self.grace_period = (self.t.s7_termination_grace_period if n == 7
+                             else self.t.termination_grace_period)
         self.backup_workers = int((overrides or {}).get(
             ('DEFAULT', 'backup_workers'), 2))
         self.dir = os.path.join(env.workdir, variant, 's%d' % n)
@@ -90,7 +92,7 @@ class Run:
         self._gen[short] = k + 1
         p = Pod('%s-%d' % (short, k), binary, self.venv, self.conf, self.dir,
                 self.events.path, bindir=self.env.bindir,
-                single_child=single_child)
+                single_child=single_child, grace_period=self.grace_period)
         self.pods.append(p)
         if start:
             p.start()

@@ -79,8 +79,13 @@ class Pod:
     """One generation of a service: ``dumb-init --single-child BINARY``."""
 
     def __init__(self, name, binary, venv, conf, workdir, events_path,
-                 single_child=True, bindir=None):
+                 single_child=True, bindir=None, grace_period=None):
         self.bindir = bindir
+        # terminationGracePeriodSeconds: the kubelet SIGKILLs the pod this
+        # long after the first SIGTERM if it is still running.
+        self.grace_period = grace_period
+        self.grace_killed = None
+        self._grace_thread = None
         self.name, self.binary, self.venv = name, binary, venv
         self.conf, self.workdir = conf, workdir
         self.events_path = events_path
@@ -136,6 +141,19 @@ class Pod:
         self.signals.append((time.time(), signal.Signals(signo).name))
         if self.running:
             os.kill(self.proc.pid, signo)
+            if (signo == signal.SIGTERM and self.grace_period is not None
+                    and self._grace_thread is None):
+                self._grace_thread = threading.Thread(
+                    target=self._grace_period_watch, daemon=True)
+                self._grace_thread.start()
+
+    def _grace_period_watch(self):
+        if not self._done.wait(self.grace_period):
+            self.grace_killed = time.time()
+            infra.log('%s still running %ss after SIGTERM: SIGKILL '
+                      '(terminationGracePeriodSeconds)', self.name,
+                      self.grace_period)
+            self.kill_all()
 
     def kill_all(self):
         """SIGKILL every process of the pod (what the kubelet does)."""
@@ -219,6 +237,8 @@ class Pod:
             'exit': self.exit_time, 'rc': self.returncode,
             'signals': self.signals, 'sigterm': st,
             'left_over_processes': self.left_over,
+            'grace_period': self.grace_period,
+            'grace_killed': self.grace_killed,
             'sigterm_to_exit': (self.exit_time - st
                                 if st and self.exit_time else None),
         }

@@ -7,7 +7,7 @@ Slow (minutes) and needs root (apt-get, mariadb, rabbitmq), so opt-in:
 Environment:
     DRILL_PATCHED_VENV   default build/venv-2025.1
     DRILL_UPSTREAM_VENV  default build/venv-upstream-2025.1
-    DRILL_SCENARIOS      default 1-9 (e.g. "1,2,6")
+    DRILL_SCENARIOS      default 1-9 and 12 (e.g. "1,2,6")
     DRILL_WITH_UPSTREAM  1: run upstream side by side (reported, not asserted)
     DRILL_FULL           1: full durations instead of --quick
     DRILL_OUT            where the JSON/PNG go (default a pytest tmp dir)
@@ -92,6 +92,8 @@ def test_drain_timeout(results):
     r = _get(results, 7)
     t = r['drain_timeout']
     assert t - 0.5 <= r['sigterm_to_exit'] <= t + 5
+    # it exits by itself (0) before terminationGracePeriodSeconds
+    assert [m['rc'] for m in r['pod_metrics']] == [0]
     longs = [op for op in r['ops'] if op['phase'] == 'long']
     assert longs and all(op['category'] in ('done', 'error')
                          for op in longs)

@@ -1,6 +1,8 @@
 """Fast tests of the drill's process and file helpers (no servers)."""
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -136,3 +138,47 @@ def test_active_runs_ignore_dead_pods(tmp_path):
     assert run.active_runs() == 2
     run.pods = [P('vol-0', False), P('vol-1', True)]   # a's run was cut
     assert run.active_runs() == 1
+
+
+def _fake_service(tmp_path, ignore_sigterm):
+    """A venv whose cinder-volume runs under dumb-init like a pod."""
+    venv = tmp_path / 'venv'
+    (venv / 'bin').mkdir(parents=True)
+    prog = venv / 'bin' / 'cinder-volume'
+    prog.write_text(
+        '#!%s\nimport signal, time\n%s\n'
+        'open(%r, "w").close()\ntime.sleep(60)\n' % (
+            sys.executable,
+            'signal.signal(signal.SIGTERM, signal.SIG_IGN)'
+            if ignore_sigterm else '',
+            str(tmp_path / 'up')))
+    prog.chmod(0o755)
+    pod = services.Pod('vol-0', 'cinder-volume', str(venv), 'c.conf',
+                       str(tmp_path), str(tmp_path / 'e'), grace_period=1.0)
+    pod.start()
+    infra.wait_until(lambda: (tmp_path / 'up').exists(), 10)
+    return pod
+
+
+@pytest.mark.skipif(not shutil.which('dumb-init'), reason='no dumb-init')
+def test_pod_killed_at_termination_grace_period(tmp_path):
+    pod = _fake_service(tmp_path, ignore_sigterm=True)
+    pod.signal(signal.SIGTERM)
+    assert pod.wait_exit(10) == 137
+    s = pod.summary()
+    assert s['grace_killed'] is not None
+    assert s['grace_killed'] - s['sigterm'] >= 1.0
+    assert [name for _, name in s['signals']] == ['SIGTERM', 'SIGKILL']
+    assert pod.pids() == []
+
+
+@pytest.mark.skipif(not shutil.which('dumb-init'), reason='no dumb-init')
+def test_pod_exiting_in_time_is_not_killed(tmp_path):
+    pod = _fake_service(tmp_path, ignore_sigterm=False)
+    pod.signal(signal.SIGTERM)
+    assert pod.wait_exit(10) == 143
+    # the watch ends with the pod, it does not fire later
+    pod._grace_thread.join(5)
+    assert not pod._grace_thread.is_alive()
+    assert pod.summary()['grace_killed'] is None
+    assert [name for _, name in pod.signals] == ['SIGTERM']

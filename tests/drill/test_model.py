@@ -157,6 +157,23 @@ def test_contract_crash_allows_cleaned_errors():
     assert model.check_contract(r) == ['1 workers rows left']
 
 
+def test_contract_grace_period_kill():
+    r = model.summarize(_result(rc=137))
+    r['pods'][0].update(grace_period=60, grace_killed=10.0)
+    bad = model.check_contract(r)
+    assert 'vol-0 SIGKILLed at terminationGracePeriodSeconds (60s)' in bad
+    assert any('exit code 137' in b for b in bad)
+
+
+def test_contract_drain_timeout_exit_code():
+    r = model.summarize(_result(n=7, rc=137, exit_t=13.2,
+                                long_final=('error', False, 1)))
+    r['drain_timeout'] = 8
+    r['leftover_workers'] = []
+    r['ops'][0]['phase'] = 'inflight'
+    assert model.check_contract(r) == ['vol-0 exit code 137']
+
+
 def test_contract_drain_timeout():
     r = model.summarize(_result(n=7, exit_t=13.2,
                                 long_final=('error', False, 1)))
@@ -207,7 +224,7 @@ def test_json_report_drops_events():
 
 
 def test_parse_scenarios():
-    assert cli.parse_scenarios('default') == list(range(1, 10))
+    assert cli.parse_scenarios('default') == list(range(1, 10)) + [12]
     assert cli.parse_scenarios('all') == list(range(1, 13))
     assert cli.parse_scenarios('1,3-5,3') == [1, 3, 4, 5]
     with pytest.raises(Exception):
