@@ -109,11 +109,19 @@ def pod_metrics(pod, events, ops):
     last = last_activity(events, pod['name'], ex)
     # an op is finished when its final state is in the DB (seen by the 0.1 s
     # poll): count that too for ops this pod executed, if before its exit.
+    # One first seen final by the poll after the exit finished between the
+    # last poll that saw it unfinished and the exit: count the earlier bound
+    # (this overstates lastop>exit by up to a poll, never understates it).
     for op in ops:
         d = op.get('done_at')
-        if (d is not None and ex is not None and d <= ex and
-                pod['name'] in op.get('executed_by', ())):
-            last = d if last is None else max(last, d)
+        if (d is None or ex is None or
+                pod['name'] not in op.get('executed_by', ())):
+            continue
+        if d > ex:
+            d = op.get('pending_seen_at')
+            if d is None or d > ex:
+                continue
+        last = d if last is None else max(last, d)
     inflight = 0
     arriving = 0
     if st is not None:

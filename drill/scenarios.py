@@ -143,6 +143,7 @@ class Run:
         ids = self._ids()
         queried = set(ids['volumes']) | set(ids['snapshots']) | set(
             ids['backups'])
+        asked = time.time()
         rows = self.client.call('status', **ids)
         now = time.time()
         with self._lock:
@@ -156,6 +157,9 @@ class Run:
                     if op.get('done_at') is None and model.op_state(
                             op['kind'], row) != 'pending':
                         op['done_at'] = now
+                if op.get('done_at') is None:
+                    # unfinished when the DB was read (after ``asked``)
+                    op['pending_seen_at'] = asked
         self.events.poll()
 
     def _poller(self):

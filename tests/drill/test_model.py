@@ -92,6 +92,14 @@ def test_apply_events_and_metrics():
     ops[0]['done_at'] = 8.0      # after the exit: not this pod's finish
     m = model.pod_metrics(pod, events, ops)
     assert m['last_op_to_exit'] == pytest.approx(0.3)
+    # ... unless the last poll before the exit still saw it unfinished: it
+    # finished after that poll, and the exit came after it
+    ops[0]['pending_seen_at'] = 7.35
+    m = model.pod_metrics(pod, events, ops)
+    assert m['last_op_to_exit'] == pytest.approx(0.15)
+    ops[0]['pending_seen_at'] = 7.9     # still unfinished after the exit
+    m = model.pod_metrics(pod, events, ops)
+    assert m['last_op_to_exit'] == pytest.approx(0.3)
 
 
 def test_last_activity_bounded_by_exit():
