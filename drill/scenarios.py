@@ -430,7 +430,9 @@ def s7_timeout(run):
     old = _start_volume(run)
     long_ops = run.send([{'kind': 'create_volume', 'backend': 'slow1',
                           'seconds': run.t.s7_long_op}], 'long')
-    ops = run.send(mix(1, 1, 0), 'inflight')
+    # the short ops must end well within the drain timeout, whatever --quick
+    ops = run.send(mix(1, 1, 0, seconds=run.t.s7_drain_timeout / 2),
+                   'inflight')
     run.wait_started(long_ops + ops)
     run.progress('SIGTERM %s' % old.name)
     run.terminate(old)
