@@ -192,12 +192,15 @@ def check_contract(result):
         bad.append('%d lost' % c[LOST])
     if c[STUCK]:
         bad.append('%d stuck' % c[STUCK])
+    if n in GENERIC or n == 7:
+        # the drain timeout ends the drain with exit code 0 as well
+        for m in result['pod_metrics']:
+            if m['rc'] != 0:
+                bad.append('%s exit code %s' % (m['pod'], m['rc']))
     if n in GENERIC:
         if c[ERROR]:
             bad.append('%d error' % c[ERROR])
         for m in result['pod_metrics']:
-            if m['rc'] != 0:
-                bad.append('%s exit code %s' % (m['pod'], m['rc']))
             if (m['last_op_to_exit'] is not None and
                     m['last_op_to_exit'] > MAX_EXIT_AFTER_LAST_OP):
                 bad.append('%s exited %.2fs after its last op' % (
@@ -211,9 +214,6 @@ def check_contract(result):
         if left:
             bad.append('%d workers rows left' % len(left))
     if n == 7:
-        for m in result['pod_metrics']:
-            if m['rc'] != 0:
-                bad.append('%s exit code %s' % (m['pod'], m['rc']))
         t = result.get('drain_timeout')
         ste = result.get('sigterm_to_exit')
         if ste is None or t is None or not (t - 0.5 <= ste <= t + 5):
