@@ -301,6 +301,18 @@ def _start_volume(run, single_child=True):
     return pod
 
 
+def _start_backup_with_a_backup(run):
+    """Start bak-0 and make a backup to restore; return (pod, backup id)."""
+    run.progress('start bak-0')
+    pod = run.pod(BACKUP)
+    run.ready(pod)
+    run.progress('setup: backup to restore')
+    setup = run.send([{'kind': 'create_backup', 'backend': 'slow1',
+                       'seconds': 0}], 'setup')
+    run.wait_done(setup, 60)
+    return pod, setup[0]['rid']
+
+
 def _replace_after_exit(run, old):
     run.progress('wait %s exit' % old.name)
     old.wait_exit(run.t.exit_timeout)
@@ -361,14 +373,7 @@ def s3_overlap(run):
 
 def s4_backup(run):
     _start_volume(run)
-    run.progress('start bak-0')
-    old = run.pod(BACKUP)
-    run.ready(old)
-    run.progress('setup: backup to restore')
-    setup = run.send([{'kind': 'create_backup', 'backend': 'slow1',
-                       'seconds': 0}], 'setup')
-    run.wait_done(setup, 60)
-    bid = setup[0]['rid']
+    old, bid = _start_backup_with_a_backup(run)
     run.progress('restore + backup create')
     secs = run.t.backup_op * 2
     ops = run.send([{'kind': 'restore_backup', 'backend': 'slow2',
@@ -531,16 +536,10 @@ def s11_volume_rollout_under_backup(run):
     while cinder-volume is rolled: their support RPCs (terminate_connection,
     remove_export) must still be answered, by the old or the new pod."""
     vol = _start_volume(run)
-    run.progress('start bak-0')
-    bak = run.pod(BACKUP)
-    run.ready(bak)
-    run.progress('setup: backup to restore')
-    setup = run.send([{'kind': 'create_backup', 'backend': 'slow1',
-                       'seconds': 0}], 'setup')
-    run.wait_done(setup, 60)
+    bak, bid = _start_backup_with_a_backup(run)
     secs = run.t.backup_op * 1.5
     ops = run.send([{'kind': 'restore_backup', 'backend': 'slow2',
-                     'backup_id': setup[0]['rid'], 'seconds': secs},
+                     'backup_id': bid, 'seconds': secs},
                     {'kind': 'create_backup', 'backend': 'slow1',
                      'seconds': secs}], 'inflight')
     run.wait_started(ops)

@@ -246,7 +246,8 @@ def cmd_test(ctx, args):
 def parser():
     p = argparse.ArgumentParser(prog="forktool", description=__doc__)
     p.add_argument("--root", default=os.environ.get("FORKTOOL_ROOT", ROOT),
-                   help="project folder holding pins.toml (default: %(default)s)")
+                   help="project folder holding pins.toml "
+                        "(default: %(default)s)")
     sub = p.add_subparsers(dest="command", required=True)
 
     def add(name, fn, help_):

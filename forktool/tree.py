@@ -107,7 +107,8 @@ def local_work(tree: pathlib.Path, pin: Pin,
     if dirty.stdout.strip():
         files = dirty.stdout.splitlines()
         listing = "\n    ".join(files[:10])
-        more = f"\n    ... and {len(files) - 10} more" if len(files) > 10 else ""
+        more = (f"\n    ... and {len(files) - 10} more"
+                if len(files) > 10 else "")
         reasons.append(f"uncommitted edits:\n    {listing}{more}")
     # Commits made from the queue (now or by an earlier build) are not work.
     exported = {patch_id(p.read_text()) for p in series_patches(patch_dir)}
@@ -207,9 +208,9 @@ def materialise(root: pathlib.Path, pin: Pin, tarball: pathlib.Path,
         if reasons and not force:
             raise ForkError(
                 f"refusing to rebuild {tree}; it holds work that would be "
-                f"lost:\n  - " + "\n  - ".join(reasons) + "\n"
-                f"Commit and `make export` it, or rerun with --force "
-                f"(FORCE=1) to discard it.")
+                "lost:\n  - " + "\n  - ".join(reasons) + "\n"
+                "Commit and `make export` it, or rerun with --force "
+                "(FORCE=1) to discard it.")
         if not reasons and _import_matches(tree, pin) and up_to_date(
                 tree, pin, patch_dir):
             return f"{tree} is up to date ({len(patches)} patches)"
