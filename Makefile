@@ -4,7 +4,7 @@ PY ?= python3
 FORCE ?=
 FT = $(PY) -m forktool
 
-.PHONY: fork export venv venv-upstream test unit unit-full pep8 tox bench drill
+.PHONY: fork export venv venv-upstream test unit unit-full cover pep8 tox bench drill
 
 fork:            ## materialise build/$(SERIES)/: upstream import + patches
 	$(FT) fork --series $(SERIES) $(if $(FORCE),--force)
@@ -20,6 +20,8 @@ unit:            ## the fast cinder unit slice our patches touch
 	$(FT) unit --series $(SERIES)
 unit-full:       ## the whole cinder unit suite (stestr, parallel)
 	$(FT) unit --series $(SERIES) --full
+cover:           ## the unit slice under coverage: coverage of the lines the patches add (>= 95 %)
+	$(FT) cover --series $(SERIES)
 pep8:            ## tox -e pep8's checks on the tree
 	$(FT) pep8 --series $(SERIES)
 tox:             ## the tree's own tox pinned to the lock: make tox ARGS="-e py3"

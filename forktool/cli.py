@@ -4,13 +4,15 @@ import argparse
 import hashlib
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
 
-from forktool import ForkError
+from forktool import cover
 from forktool import env
+from forktool import ForkError
 from forktool import pins
 from forktool import sdist
 from forktool import tree
@@ -137,13 +139,16 @@ def cmd_pep8(ctx, args):
     print("pep8: OK")
 
 
-def cmd_unit(ctx, args):
+def _stestr(ctx, args, python=None):
+    """stestr over the slice from pins.toml, --full or the given regexes."""
     ctx.need_tree()
     ctx.need_venv()
     e = ctx.venv_env(ctx.venv)
     e.update(OS_STDOUT_CAPTURE="1", OS_STDERR_CAPTURE="1",
              OS_TEST_TIMEOUT="60", PYTHONDONTWRITEBYTECODE="1",
              SQLALCHEMY_WARN_20="1")
+    if python:
+        e["PYTHON"] = python
     if args.full:
         filters = args.regex
     else:
@@ -154,6 +159,51 @@ def cmd_unit(ctx, args):
     conc = ["--concurrency", str(args.concurrency)] if args.concurrency else []
     env.run(["python", "-m", "stestr", "run", *conc, *filters],
             cwd=ctx.tree, env=e, what="stestr")
+    return e
+
+
+def cmd_unit(ctx, args):
+    _stestr(ctx, args)
+
+
+def cmd_cover(ctx, args):
+    """Unit tests under coverage; coverage of the lines the patches add."""
+    out = ctx.build / f"cover-{ctx.pin.series}"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    rc = out / "coveragerc"
+    rc.write_text(cover.rcfile_text(ctx.pin.package, out / ".coverage"))
+    e = _stestr(ctx, args, python=f"python -m coverage run --rcfile={rc}")
+    # Run in the tree: the reports name files relative to it.
+    for step in (["combine", "-q"],
+                 ["json", "-q", "-o", out / "coverage.json"],
+                 ["html", "-q", "-d", out / "html"]):
+        env.run(["python", "-m", "coverage", step[0], f"--rcfile={rc}",
+                 *step[1:]], cwd=ctx.tree, env=e, what=f"coverage {step[0]}")
+    base = tree.tag(ctx.pin)
+    # Against the working tree: the tests ran on it.
+    diff = tree.git(ctx.tree, "diff", "-U0", "--no-color", "--no-renames",
+                    base).stdout
+    added = cover.added_lines(diff, f"{ctx.pin.package}/tests/")
+    if not added:
+        raise ForkError(f"the patches add no code outside the tests "
+                        f"(diff from {base})")
+    env.run(["python", "-c", cover.ANALYSE, rc, out / "analysis.json",
+             *sorted(added)], cwd=ctx.tree, env=e, what="coverage analysis")
+    text, pct = cover.table(cover.measure(
+        cover.load_json(out / "analysis.json"), added))
+    print(f"coverage of the code lines added since {base} (statements; "
+          f"HTML: {out / 'html'}):")
+    print(text)
+    report = cover.load_json(out / "coverage.json")
+    new = tree.git(ctx.tree, "diff", "--name-only", "--diff-filter=A",
+                   base).stdout.split()
+    for path in new:
+        if path in added and path in report.get("files", {}):
+            print(cover.new_file_summary(report, path))
+    if pct < args.fail_under:
+        raise ForkError(f"coverage of the added lines {pct:.1f}% is below "
+                        f"{args.fail_under}%")
 
 
 def cmd_tox(ctx, args):
@@ -220,6 +270,8 @@ def cmd_test(ctx, args):
         ("pep8", lambda: cmd_pep8(ctx, args)),
         ("unit-slice", lambda: cmd_unit(ctx, argparse.Namespace(
             full=False, regex=[], concurrency=None))),
+        ("cover", lambda: cmd_cover(ctx, argparse.Namespace(
+            full=False, regex=[], concurrency=None, fail_under=95.0))),
         # The tool's own tests and the rolling-update drill (patched and
         # upstream side by side; the patched fork's contract is asserted).
         ("pytest", lambda: env.run(
@@ -277,10 +329,18 @@ def parser():
     u.add_argument("--full", action="store_true")
     u.add_argument("--concurrency", type=int)
     u.add_argument("regex", nargs="*")
+    c = add("cover", cmd_cover, "unit tests under coverage (the slice, "
+            "--full or regexes); coverage of the lines the patches add")
+    c.add_argument("--full", action="store_true")
+    c.add_argument("--concurrency", type=int)
+    c.add_argument("--fail-under", type=float, default=95.0,
+                   help="minimum percentage (default: %(default)s)")
+    c.add_argument("regex", nargs="*")
     add("tox", cmd_tox, "the tree's own tox with TOX_CONSTRAINTS_FILE=lock"
         ).add_argument("tox_args", nargs=argparse.REMAINDER)
     add("lock", cmd_lock, "regenerate the constraints lock")
-    add("test", cmd_test, "fork, venv, tool tests, pep8 and the unit slice"
+    add("test", cmd_test, "fork, venv, pep8, the unit slice, its coverage, "
+        "tool tests and the drill"
         ).add_argument("pytest_args", nargs="*")
     return p
 
