@@ -188,8 +188,10 @@ def cmd_cover(ctx, args):
     if not added:
         raise ForkError(f"the patches add no code outside the tests "
                         f"(diff from {base})")
-    env.run(["python", "-c", cover.ANALYSE, rc, out / "analysis.json",
-             *sorted(added)], cwd=ctx.tree, env=e, what="coverage analysis")
+    script = out / "analyse.py"
+    script.write_text(cover.ANALYSE)
+    env.run(["python", script, rc, out / "analysis.json", *sorted(added)],
+            cwd=ctx.tree, env=e, what="coverage analysis")
     text, pct = cover.table(cover.measure(
         cover.load_json(out / "analysis.json"), added))
     print(f"coverage of the code lines added since {base} (statements; "
