@@ -16,6 +16,7 @@ from forktool import ForkError
 from forktool import pins
 from forktool import sdist
 from forktool import tree
+from forktool import typecheck
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_SERIES = "2025.1"
@@ -208,6 +209,49 @@ def cmd_cover(ctx, args):
                         f"{args.fail_under}%")
 
 
+def _mypy(ctx, e, where, name):
+    out = ctx.build / "mypy"
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = out / f"{name}.ini"
+    cfg.write_text(typecheck.config_text(where))
+    cmd = ["python", "-m", "mypy", f"--config-file={cfg}",
+           f"--cache-dir={out / f'cache-{name}'}", "--no-error-summary",
+           *typecheck.typed_files(where)]
+    print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
+    proc = subprocess.run(cmd, cwd=where, env=e, capture_output=True,
+                          text=True)
+    if proc.returncode not in (0, 1):
+        raise ForkError(f"mypy failed on the {name} tree (exit "
+                        f"{proc.returncode}):\n{proc.stderr or proc.stdout}")
+    return proc.stdout, typecheck.errors(proc.stdout)
+
+
+def cmd_mypy(ctx, args):
+    """tox -e mypy on the tree; fails on errors the pristine tree lacks."""
+    ctx.need_tree()
+    ctx.need_venv()
+    e = ctx.venv_env(ctx.venv)
+    text, patched = _mypy(ctx, e, ctx.tree, "patched")
+    with tempfile.TemporaryDirectory() as tmp:
+        pristine_dir = pathlib.Path(tmp) / "pristine"
+        tree.git(ctx.tree, "worktree", "add", "--detach", pristine_dir,
+                 tree.tag(ctx.pin))
+        try:
+            _, pristine = _mypy(ctx, e, pristine_dir, "pristine")
+        finally:
+            tree.git(ctx.tree, "worktree", "remove", "--force",
+                     pristine_dir, check=False)
+            tree.git(ctx.tree, "worktree", "prune", check=False)
+    new = sorted(patched - pristine)
+    print(f"mypy ({len(typecheck.typed_files(ctx.tree))} files): "
+          f"{len(patched)} errors, {len(pristine)} on the pristine tree, "
+          f"{len(new)} new")
+    if new:
+        print(text)
+        raise ForkError("mypy: errors the patches add:\n" + "\n".join(
+            f"  {path}: {msg}" for path, msg in new))
+
+
 def cmd_tox(ctx, args):
     """The tree's own tox, pinned to the lock."""
     ctx.need_tree()
@@ -274,6 +318,7 @@ def cmd_test(ctx, args):
             full=False, regex=[], concurrency=None))),
         ("cover", lambda: cmd_cover(ctx, argparse.Namespace(
             full=False, regex=[], concurrency=None, fail_under=95.0))),
+        ("mypy", lambda: cmd_mypy(ctx, args)),
         # The tool's own tests and the rolling-update drill (patched and
         # upstream side by side; the patched fork's contract is asserted).
         ("pytest", lambda: env.run(
@@ -338,6 +383,8 @@ def parser():
     c.add_argument("--fail-under", type=float, default=95.0,
                    help="minimum percentage (default: %(default)s)")
     c.add_argument("regex", nargs="*")
+    add("mypy", cmd_mypy, "mypy on mypy-files.txt (tox -e mypy); fails on "
+        "errors the pristine tree does not have")
     add("tox", cmd_tox, "the tree's own tox with TOX_CONSTRAINTS_FILE=lock"
         ).add_argument("tox_args", nargs=argparse.REMAINDER)
     add("lock", cmd_lock, "regenerate the constraints lock")

@@ -1,0 +1,51 @@
+"""Tests of forktool.typecheck: settings from the tree, errors compared."""
+
+import configparser
+
+from forktool import typecheck
+
+SETUP_CFG = """\
+[metadata]
+name = demo
+
+[mypy]
+check_untyped_defs = true
+html_report = mypy-report
+pretty = true
+
+[mypy-demo.legacy]
+ignore_errors = true
+"""
+
+OUTPUT = """\
+demo/a.py:12:5: error: Incompatible types in assignment  [assignment]
+demo/a.py:12:5: note: See https://mypy.readthedocs.io
+demo/b.py:3: error: Unused "type: ignore" comment  [unused-ignore]
+Found 2 errors in 2 files (checked 3 source files)
+"""
+
+
+def test_config_keeps_mypy_settings_but_no_report_in_the_tree(tmp_path):
+    (tmp_path / "setup.cfg").write_text(SETUP_CFG)
+    cfg = configparser.RawConfigParser()
+    cfg.read_string(typecheck.config_text(tmp_path))
+    assert cfg.sections() == ["mypy", "mypy-demo.legacy"]
+    assert cfg["mypy"]["check_untyped_defs"] == "true"
+    assert "html_report" not in cfg["mypy"]
+    assert cfg["mypy"]["pretty"] == "false"   # one line per error
+    assert cfg["mypy-demo.legacy"]["ignore_errors"] == "true"
+
+
+def test_errors_ignore_line_numbers_and_notes():
+    assert typecheck.errors(OUTPUT) == {
+        ("demo/a.py", "Incompatible types in assignment  [assignment]"),
+        ("demo/b.py", 'Unused "type: ignore" comment  [unused-ignore]'),
+    }
+    moved = OUTPUT.replace("a.py:12:5", "a.py:40:1")
+    assert typecheck.errors(moved) == typecheck.errors(OUTPUT)
+
+
+def test_typed_files_skip_comments_and_blank_lines(tmp_path):
+    (tmp_path / "mypy-files.txt").write_text(
+        "demo/a.py\n# demo/old.py\n\ndemo/b.py\n")
+    assert typecheck.typed_files(tmp_path) == ["demo/a.py", "demo/b.py"]
