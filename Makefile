@@ -4,7 +4,7 @@ PY ?= python3
 FORCE ?=
 FT = $(PY) -m forktool
 
-.PHONY: fork export venv venv-upstream test unit unit-full cover mypy pep8 tox bench drill
+.PHONY: fork export venv venv-upstream test unit unit-full cover mypy lint pep8 tox bench drill
 
 fork:            ## materialise build/$(SERIES)/: upstream import + patches
 	$(FT) fork --series $(SERIES) $(if $(FORCE),--force)
@@ -24,6 +24,8 @@ cover:           ## the unit slice under coverage: coverage of the lines the pat
 	$(FT) cover --series $(SERIES)
 mypy:            ## tox -e mypy's check; fails on errors the pristine tree lacks
 	$(FT) mypy --series $(SERIES)
+lint:            ## flake8 (pyflakes, pycodestyle) on our own code
+	$(FT) lint --series $(SERIES)
 pep8:            ## tox -e pep8's checks on the tree
 	$(FT) pep8 --series $(SERIES)
 tox:             ## the tree's own tox pinned to the lock: make tox ARGS="-e py3"

@@ -209,6 +209,16 @@ def cmd_cover(ctx, args):
                         f"{args.fail_under}%")
 
 
+def cmd_lint(ctx, args):
+    """pyflakes and pycodestyle errors in our own Python code."""
+    cmd_tools_venv(ctx, args)
+    paths = [p for p in ("forktool", "drill", "bench", "tests")
+             if (ctx.root / p).is_dir()]
+    env.run([ctx.tools_venv / "bin" / "flake8", "--isolated",
+             "--select", "E,F", *paths], cwd=ctx.root, what="flake8")
+    print(f"lint: OK ({' '.join(paths)})")
+
+
 def _mypy(ctx, e, where, name):
     out = ctx.build / "mypy"
     out.mkdir(parents=True, exist_ok=True)
@@ -313,6 +323,7 @@ def cmd_test(ctx, args):
     ]
     checks = [
         ("check-import", lambda: cmd_check_import(ctx, args)),
+        ("lint", lambda: cmd_lint(ctx, args)),
         ("pep8", lambda: cmd_pep8(ctx, args)),
         ("unit-slice", lambda: cmd_unit(ctx, argparse.Namespace(
             full=False, regex=[], concurrency=None))),
@@ -383,6 +394,8 @@ def parser():
     c.add_argument("--fail-under", type=float, default=95.0,
                    help="minimum percentage (default: %(default)s)")
     c.add_argument("regex", nargs="*")
+    add("lint", cmd_lint, "flake8 (pyflakes, pycodestyle errors) on our "
+        "own code: forktool, drill, bench, tests")
     add("mypy", cmd_mypy, "mypy on mypy-files.txt (tox -e mypy); fails on "
         "errors the pristine tree does not have")
     add("tox", cmd_tox, "the tree's own tox with TOX_CONSTRAINTS_FILE=lock"
