@@ -4,7 +4,8 @@ The unit tests run under coverage the way the tree's `tox -e cover` runs
 them (stestr with PYTHON="coverage run --parallel-mode"), with eventlet
 concurrency so lines run in green threads count.  The figure reported is
 per file and in total: of the executable lines the patches add outside the
-tests (diff from the upstream import tag to HEAD), how many ran.
+tests (diff from the upstream import tag to the working tree the tests
+ran on), how many ran.
 """
 
 import json

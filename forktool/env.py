@@ -11,11 +11,19 @@ from forktool import ForkError
 from forktool.pins import Pin
 
 
-def run(cmd, cwd=None, env=None, what=None):
+def run(cmd, cwd=None, env=None, what=None, capture=False, ok=(0,)):
+    """Run cmd, echoed; fail unless its exit code is in `ok`.
+
+    With capture, the output is returned (proc.stdout) and shown on failure.
+    """
     print("+ " + " ".join(str(c) for c in cmd), file=sys.stderr, flush=True)
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env)
-    if proc.returncode != 0:
-        raise ForkError(f"{what or cmd[0]} failed (exit {proc.returncode})")
+    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env,
+                          capture_output=capture, text=capture)
+    if proc.returncode not in ok:
+        out = f":\n{proc.stderr or proc.stdout}" if capture else ""
+        raise ForkError(f"{what or cmd[0]} failed (exit {proc.returncode})"
+                        f"{out}")
+    return proc
 
 
 def _python(pin: Pin) -> str:
