@@ -4,7 +4,7 @@
 Usage: build/venv-2025.1/bin/python bench/parent_cpu.py [drain_seconds]
 
 Runs oslo.service's ProcessLauncher (upstream) and cinder's
-graceful_shutdown.ProcessLauncher (patched) side by side, at the same time,
+graceful_shutdown.launcher.ProcessLauncher (patched) side by side, at the same time,
 and prints their parent CPU time and the ratio.
 
 Runs a ProcessLauncher (oslo.service's or cinder's graceful_shutdown one)
@@ -29,7 +29,7 @@ import logging, signal, sys, os
 logging.basicConfig(level=logging.INFO, stream=sys.stdout)
 from oslo_config import cfg
 from oslo_service import service as oslo_service
-from cinder import graceful_shutdown  # registers cinder options before CONF()
+from cinder.graceful_shutdown import launcher  # registers cinder options
 
 mode, drain, marker = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 CONF = cfg.CONF
@@ -52,11 +52,11 @@ class Svc(oslo_service.ServiceBase):
         pass
 
 if mode == 'patched':
-    launcher = graceful_shutdown.ProcessLauncher(CONF)
+    parent = launcher.ProcessLauncher(CONF)
 else:
-    launcher = oslo_service.ProcessLauncher(CONF)
-launcher.launch_service(Svc(), workers=1)
-launcher.wait()
+    parent = oslo_service.ProcessLauncher(CONF)
+parent.launch_service(Svc(), workers=1)
+parent.wait()
 '''
 
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Benchmark: single worker heartbeat task vs naive per-operation heartbeat.
 
-Runs the real cinder DB API (patched tree with cinder/graceful_shutdown.py)
+Runs the real cinder DB API (patched tree with cinder/graceful_shutdown/heartbeat.py)
 against a file-backed sqlite database and compares, for 1, 100 and 1000
 concurrent cleanable operations:
 
-* single: cinder.graceful_shutdown.WorkHeartbeat, one greenthread per process
+* single: cinder.graceful_shutdown.heartbeat.WorkHeartbeat, one greenthread per process
   that refreshes all registered workers rows with one UPDATE per interval.
 * naive:  one greenthread per operation, each sleeping one interval and then
   issuing its own UPDATE for its row (db.worker_heartbeat with one id).
@@ -36,7 +36,7 @@ from cinder import context  # noqa: E402
 from cinder import db  # noqa: E402
 from cinder.db.sqlalchemy import api as sqla_api  # noqa: E402
 from cinder.db.sqlalchemy import models  # noqa: E402
-from cinder import graceful_shutdown  # noqa: E402
+from cinder.graceful_shutdown import heartbeat  # noqa: E402
 
 CONF = cfg.CONF
 
@@ -86,7 +86,7 @@ def create_workers(ctxt, num):
 
 
 def run_single(workers, interval, intervals):
-    hb = graceful_shutdown.WorkHeartbeat(interval=interval)
+    hb = heartbeat.WorkHeartbeat(interval=interval)
     tokens = [hb.register_worker(w) for w in workers]
     start = time.monotonic()
     eventlet.sleep(interval * (intervals + 0.5))
