@@ -4,8 +4,8 @@
 Usage: build/venv-2025.1/bin/python bench/parent_cpu.py [drain_seconds]
 
 Runs oslo.service's ProcessLauncher (upstream) and cinder's
-graceful_shutdown.launcher.ProcessLauncher (patched) side by side, at the same time,
-and prints their parent CPU time and the ratio.
+graceful_shutdown.launcher.ProcessLauncher (patched) side by side, at the
+same time, and prints their parent CPU time and the ratio.
 
 Runs a ProcessLauncher (oslo.service's or cinder's graceful_shutdown one)
 with one child whose stop() takes drain_seconds (like a draining

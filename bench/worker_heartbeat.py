@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Benchmark: single worker heartbeat task vs naive per-operation heartbeat.
 
-Runs the real cinder DB API (patched tree with cinder/graceful_shutdown/heartbeat.py)
-against a file-backed sqlite database and compares, for 1, 100 and 1000
-concurrent cleanable operations:
+Runs the real cinder DB API (patched tree,
+cinder/graceful_shutdown/heartbeat.py) against a file-backed sqlite database
+and compares, for 1, 100 and 1000 concurrent cleanable operations:
 
-* single: cinder.graceful_shutdown.heartbeat.WorkHeartbeat, one greenthread per process
-  that refreshes all registered workers rows with one UPDATE per interval.
+* single: cinder.graceful_shutdown.heartbeat.WorkHeartbeat, one greenthread
+  per process that refreshes all registered workers rows with one UPDATE per
+  interval.
 * naive:  one greenthread per operation, each sleeping one interval and then
   issuing its own UPDATE for its row (db.worker_heartbeat with one id).
 
