@@ -49,8 +49,9 @@ def build_parser():
     r.add_argument('--variants', default='patched,upstream',
                    help='comma list out of patched,upstream')
     r.add_argument('--scenarios', default='default', type=parse_scenarios,
-                   help='e.g. 1,2,5-7; "default" = 1-9 and 12 (backup '
-                        'as a single process), "all" adds the extra 10 '
+                   help='e.g. 1,2,5-7; "default" = 1-9, 12 (backup '
+                        'as a single process) and 13 (kill mid-drain), '
+                        '"all" adds the extra 10 '
                         '(dumb-init default mode) and 11 (volume rollout '
                         'under backup)')
     r.add_argument('--quick', action='store_true',

@@ -38,6 +38,11 @@ class Timing:
         self.s7_graceful_shutdown_timeout = 14
         self.s7_termination_grace_period = 20
         self.s7_long_op = 24.0
+        # scenario 13: Kubernetes' default grace period is shorter than the
+        # ops in flight and cinder's default graceful_shutdown_timeout
+        self.s13_termination_grace_period = 10
+        self.s13_op = 20.0
+        self.s13_late = (1.0, 4.0, 7.0)     # casts after SIGTERM
         # scenario 8
         # the ops outlast both faults and the clients' reconnect backoff
         # (outage 20 s + broker restart ~7 s + up to 3 s): an op that ends

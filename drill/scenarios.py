@@ -22,9 +22,10 @@ NAMES = {
     10: 'dumb-init default mode',
     11: 'volume rollout under backup',
     12: 'backup, single process',
+    13: 'kill mid-drain',
 }
 ALL = tuple(sorted(NAMES))
-DEFAULT = (1, 2, 3, 4, 5, 6, 7, 8, 9, 12)   # 10 and 11 are extra
+DEFAULT = (1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13)   # 10 and 11 are extra
 VOLUME = 'cinder-volume'
 BACKUP = 'cinder-backup'
 
@@ -50,8 +51,10 @@ class Run:
         self.t = env.timing
         self.venv = env.venvs[variant]
         self.name = NAMES[n]
-        self.grace_period = (self.t.s7_termination_grace_period if n == 7
-                             else self.t.termination_grace_period)
+        self.grace_period = {
+            7: self.t.s7_termination_grace_period,
+            13: self.t.s13_termination_grace_period,
+        }.get(n, self.t.termination_grace_period)
         self.backup_workers = int((overrides or {}).get(
             ('DEFAULT', 'backup_workers'), 2))
         self.dir = os.path.join(env.workdir, variant, 's%d' % n)
@@ -549,12 +552,31 @@ def s11_volume_rollout_under_backup(run):
     run.settle()
 
 
+def s13_kill_mid_drain(run):
+    """The kubelet's SIGKILL ends the drain: ops in flight are cut (cleaned
+    once stale), and the casts that arrived during the drain must all run
+    on the next pod."""
+    old = _sigterm_with_ops_in_flight(run, mix(2, 2, 0, seconds=run.t.s13_op))
+    t_term = time.time()
+    for k, at in enumerate(run.t.s13_late):
+        # deliberate arrival schedule during the drain (not a readiness wait)
+        time.sleep(max(0.0, t_term + at - time.time()))
+        if not old.running:
+            run.notes.append('old pod exited before late batch %d' % k)
+            break
+        run.progress('late arrivals +%.1fs' % at)
+        run.send(mix(1, 1, 0), 'late')
+    _replace_after_exit(run, old)
+    run.settle(max_wait=run.t.stale_settle_max, need_workers_clean=True)
+    _cleanup_timing(run, old)
+
+
 FUNCS = {1: s1_inflight, 2: s2_late, 3: s3_overlap, 4: s4_backup,
          5: s5_storm, 6: s6_crash, 7: s7_timeout, 8: s8_faults, 9: s9_soak,
          10: s10_dumbinit_default, 11: s11_volume_rollout_under_backup,
          # Scenario 4 with backup_workers = 1: cinder-backup as a single
          # process (oslo.service ServiceLauncher) instead of ProcessLauncher.
-         12: s4_backup}
+         12: s4_backup, 13: s13_kill_mid_drain}
 
 
 def overrides_for(n, timing):

@@ -7,7 +7,7 @@ Slow (minutes) and needs root (apt-get, mariadb, rabbitmq), so opt-in:
 Environment:
     DRILL_PATCHED_VENV   default build/venv-2025.1
     DRILL_UPSTREAM_VENV  default build/venv-upstream-2025.1
-    DRILL_SCENARIOS      default 1-9 and 12 (e.g. "1,2,6")
+    DRILL_SCENARIOS      default 1-9, 12 and 13 (e.g. "1,2,6")
     DRILL_WITH_UPSTREAM  1: run upstream side by side (reported, not asserted)
     DRILL_FULL           1: full durations instead of --quick
     DRILL_OUT            where the JSON/PNG go (default a pytest tmp dir)
@@ -97,5 +97,17 @@ def test_drain_timeout(results):
     longs = [op for op in r['ops'] if op['phase'] == 'long']
     assert longs and all(op['category'] in ('done', 'error')
                          for op in longs)
+    assert r['leftover_workers'] == []
+    assert model.check_contract(r) == []
+
+
+@pytest.mark.skipif(13 not in SCENARIOS, reason='scenario 13 not selected')
+def test_kill_mid_drain(results):
+    """Every cast that arrived during the drain ran on the next pod."""
+    r = _get(results, 13)
+    late = [op for op in r['ops'] if op['phase'] == 'late']
+    assert late and all(op['category'] == 'done' for op in late), late
+    assert r['arriving'] == len(late)
+    assert any(p['grace_killed'] for p in r['pods'])
     assert r['leftover_workers'] == []
     assert model.check_contract(r) == []

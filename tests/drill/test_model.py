@@ -100,6 +100,14 @@ def test_apply_events_and_metrics():
     ops[0]['pending_seen_at'] = 7.9     # still unfinished after the exit
     m = model.pod_metrics(pod, events, ops)
     assert m['last_op_to_exit'] == pytest.approx(0.3)
+    # 'c' was cast at 6.0, during the drain, and started at 9.0 on vol-1
+    assert m['arrival_to_start'] == pytest.approx(3.0)
+
+
+def test_arrival_to_start_none_without_arrivals():
+    pod = {'name': 'vol-0', 'sigterm': 5.0, 'exit': 6.0, 'rc': 0}
+    late = op(rid='c', sent=5.5, phase='late')     # never started
+    assert model.pod_metrics(pod, [], [late])['arrival_to_start'] is None
 
 
 def test_last_activity_bounded_by_exit():
@@ -165,12 +173,47 @@ def test_contract_crash_allows_cleaned_errors():
     assert model.check_contract(r) == ['1 workers rows left']
 
 
+def test_render_table_arrival_column():
+    r = _kill_mid_drain()
+    r['violations'] = []
+    text = model.render_table([r], variants=('patched',))
+    assert 'arr>start' in text and '10.00' in text
+
+
 def test_contract_grace_period_kill():
     r = model.summarize(_result(rc=137))
     r['pods'][0].update(grace_period=60, grace_killed=10.0)
     bad = model.check_contract(r)
     assert 'vol-0 SIGKILLed at terminationGracePeriodSeconds (60s)' in bad
     assert any('exit code 137' in b for b in bad)
+
+
+def _kill_mid_drain(late_final=('available', False, 1), killed=True):
+    r = _result(n=13, rc=137, exit_t=15.0, hist_final=('error', False, 1))
+    r['ops'][0]['sent'] = 1.0       # in flight at SIGTERM, cut by the kill
+    r['ops'].append(op(rid='late1', phase='late', sent=6.0,
+                       history=[(6.1, ['creating', False, 1]),
+                                (30.0, list(late_final))],
+                       executed=['vol-1']))
+    r['events'].append(ev(16.0, 'start', 'create_volume', 'late1', 'vol-1'))
+    if killed:
+        r['pods'][0].update(grace_period=10, grace_killed=15.0)
+    r = model.summarize(r)
+    r['leftover_workers'] = []
+    return r
+
+
+def test_contract_kill_mid_drain():
+    """Killed by the kubelet, the cut op cleaned: only late casts count."""
+    r = _kill_mid_drain()
+    assert r['arriving'] == 1
+    assert r['arrival_to_start'] == pytest.approx(10.0)
+    assert model.check_contract(r) == []
+    bad = model.check_contract(_kill_mid_drain(
+        late_final=('creating', False, 1)))
+    assert any('late op late1' in b for b in bad)
+    assert model.check_contract(_kill_mid_drain(killed=False)) == [
+        'the pod was not killed mid-drain']
 
 
 def test_contract_drain_timeout_exit_code():
@@ -232,11 +275,11 @@ def test_json_report_drops_events():
 
 
 def test_parse_scenarios():
-    assert cli.parse_scenarios('default') == list(range(1, 10)) + [12]
-    assert cli.parse_scenarios('all') == list(range(1, 13))
+    assert cli.parse_scenarios('default') == list(range(1, 10)) + [12, 13]
+    assert cli.parse_scenarios('all') == list(range(1, 14))
     assert cli.parse_scenarios('1,3-5,3') == [1, 3, 4, 5]
     with pytest.raises(Exception):
-        cli.parse_scenarios('14')
+        cli.parse_scenarios('99')
 
 
 def test_cinder_conf_patch_options(tmp_path):
