@@ -27,11 +27,11 @@ class Timing:
         self.op = 6.0 if quick else 12.0              # normal operation
         self.report_interval = 2
         self.service_down_time = 6
-        self.drain_timeout = 40 if quick else 90      # patched drain bound
+        # the patched drain bound is derived from it: 40 s resp. 110 s
         self.graceful_shutdown_timeout = 50 if quick else 120
         # terminationGracePeriodSeconds: SIGKILL after it (the kubelet)
         self.termination_grace_period = 60 if quick else 150
-        self.worker_heartbeat_interval = 2
+        # worker_heartbeat_interval: derived, service_down_time // 4 = 1 s
         self.backup_op = 8.0 if quick else 15.0
         # scenario 7
         self.s7_drain_timeout = 8
@@ -43,6 +43,11 @@ class Timing:
         self.s13_termination_grace_period = 10
         self.s13_op = 20.0
         self.s13_late = (1.0, 4.0, 7.0)     # casts after SIGTERM
+        # scenario 14: SAP's chart sets graceful_shutdown_timeout from the
+        # grace period; ops longer than the first design's fixed 50 s drain
+        self.s14_termination_grace_period = 90
+        self.s14_graceful_shutdown_timeout = 80
+        self.s14_op = 55.0
         # scenario 8
         # the ops outlast both faults and the clients' reconnect backoff
         # (outage 20 s + broker restart ~7 s + up to 3 s): an op that ends
@@ -112,11 +117,8 @@ def cinder_conf(path, *, state_dir, db_url, transport_url, timing,
             'drill_op_seconds': str(timing.op),
             'drill_device_dir': os.path.join(state_dir, 'devices'),
         }
-    for role, value in (('drain_timeout', timing.drain_timeout),
-                        ('worker_heartbeat_interval',
-                         timing.worker_heartbeat_interval)):
-        section, opt = PATCH_OPTIONS[role]
-        cp[section][opt] = str(value)
+    # the patch's own timeouts are left unset: derived from
+    # graceful_shutdown_timeout and service_down_time, as operators get them
     for (section, opt), value in (overrides or {}).items():
         if section not in cp:
             cp[section] = {}

@@ -186,10 +186,10 @@ def summarize(result):
 
 
 # ---------------------------------------------------------------- contracts
-GENERIC = {1, 2, 3, 4, 5, 8, 9, 10, 11, 12}
+GENERIC = {1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 14, 16}
 MAX_EXIT_AFTER_LAST_OP = 0.5
 # scenarios whose pod the kubelet SIGKILLs at terminationGracePeriodSeconds
-KILLED_BY_DESIGN = {13}
+KILLED_BY_DESIGN = {13, 15}
 
 
 def check_contract(result):
@@ -218,7 +218,7 @@ def check_contract(result):
         if pod.get('grace_killed') and n not in KILLED_BY_DESIGN:
             bad.append('%s SIGKILLed at terminationGracePeriodSeconds '
                        '(%ss)' % (pod['name'], pod.get('grace_period')))
-    if n in (6, 7, 13):
+    if n in {6, 7} | KILLED_BY_DESIGN:
         left = result.get('leftover_workers') or []
         if left:
             bad.append('%d workers rows left' % len(left))
@@ -236,7 +236,11 @@ def check_contract(result):
         for op in others:
             if op['category'] != DONE:
                 bad.append('short op %s %s' % (op['rid'], op['category']))
-    if n == 13:
+    if n == 11 and not {'terminate_connection', 'remove_export'} <= set(
+            result.get('completions') or ()):
+        bad.append('the draining volume pod did not answer the backup\'s '
+                   'completions: %s' % result.get('completions'))
+    if n in KILLED_BY_DESIGN:
         if not result.get('arriving'):
             bad.append('no cast arrived during the drain')
         for op in result['ops']:

@@ -23,9 +23,12 @@ NAMES = {
     11: 'volume rollout under backup',
     12: 'backup, single process',
     13: 'kill mid-drain',
+    14: 'chart-like timeouts',
+    15: 'kill mid-drain, quorum',
+    16: 'rolling overlap, quorum',
 }
 ALL = tuple(sorted(NAMES))
-DEFAULT = (1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13)   # 10 and 11 are extra
+DEFAULT = (1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16)  # 10: extra
 VOLUME = 'cinder-volume'
 BACKUP = 'cinder-backup'
 
@@ -54,6 +57,8 @@ class Run:
         self.grace_period = {
             7: self.t.s7_termination_grace_period,
             13: self.t.s13_termination_grace_period,
+            14: self.t.s14_termination_grace_period,
+            15: self.t.s13_termination_grace_period,
         }.get(n, self.t.termination_grace_period)
         self.backup_workers = int((overrides or {}).get(
             ('DEFAULT', 'backup_workers'), 2))
@@ -536,20 +541,26 @@ def s10_dumbinit_default(run):
 
 def s11_volume_rollout_under_backup(run):
     """A restore and a backup create hold attachments on cinder-volume
-    while cinder-volume is rolled: their support RPCs (terminate_connection,
-    remove_export) must still be answered, by the old or the new pod."""
+    while it drains (a long create keeps it draining): their last steps
+    (terminate_connection, remove_export) must be answered by the draining
+    pod, not wait for its replacement."""
     vol = _start_volume(run)
     bak, bid = _start_backup_with_a_backup(run)
     secs = run.t.backup_op * 1.5
     ops = run.send([{'kind': 'restore_backup', 'backend': 'slow2',
                      'backup_id': bid, 'seconds': secs},
                     {'kind': 'create_backup', 'backend': 'slow1',
-                     'seconds': secs}], 'inflight')
+                     'seconds': secs},
+                    {'kind': 'create_volume', 'backend': 'slow1',
+                     'seconds': secs + run.t.op}], 'inflight')
     run.wait_started(ops)
     run.progress('SIGTERM %s' % vol.name)
     run.terminate(vol)
     _replace_after_exit(run, vol)
     run.settle()
+    run.extra['completions'] = sorted({
+        e['op'] for e in run.events.select(ev='call', gen=vol.name)
+        if e['t'] > (vol.sigterm_time() or 0)})
 
 
 def s13_kill_mid_drain(run):
@@ -571,15 +582,33 @@ def s13_kill_mid_drain(run):
     _cleanup_timing(run, old)
 
 
+def s14_chart_timeouts(run):
+    """graceful_shutdown_timeout set from the grace period, as SAP's chart
+    does, and ops longer than a fixed 50 s drain: all must finish."""
+    old = _sigterm_with_ops_in_flight(run, mix(2, 2, 0, seconds=run.t.s14_op))
+    _replace_after_exit(run, old)
+    run.settle()
+
+
 FUNCS = {1: s1_inflight, 2: s2_late, 3: s3_overlap, 4: s4_backup,
          5: s5_storm, 6: s6_crash, 7: s7_timeout, 8: s8_faults, 9: s9_soak,
          10: s10_dumbinit_default, 11: s11_volume_rollout_under_backup,
          # Scenario 4 with backup_workers = 1: cinder-backup as a single
          # process (oslo.service ServiceLauncher) instead of ProcessLauncher.
-         12: s4_backup, 13: s13_kill_mid_drain}
+         12: s4_backup, 13: s13_kill_mid_drain, 14: s14_chart_timeouts,
+         # 13 and 3 on quorum queues (redelivery differs there)
+         15: s13_kill_mid_drain, 16: s3_overlap}
+
+QUORUM = {('oslo_messaging_rabbit', 'rabbit_quorum_queue'): 'true',
+          ('oslo_messaging_rabbit', 'rabbit_transient_quorum_queue'): 'true'}
 
 
 def overrides_for(n, timing):
+    if n == 14:
+        return {('DEFAULT', 'graceful_shutdown_timeout'):
+                timing.s14_graceful_shutdown_timeout}
+    if n in (15, 16):
+        return dict(QUORUM)
     if n == 12:
         return {('DEFAULT', 'backup_workers'): '1'}
     if n == 7:
