@@ -35,7 +35,7 @@ class Timing:
         self.backup_op = 8.0 if quick else 15.0
         # scenario 7
         self.s7_drain_timeout = 8
-        self.s7_graceful_shutdown_timeout = 14
+        self.s7_graceful_shutdown_timeout = 18   # drain + 10 s to stop
         self.s7_termination_grace_period = 20
         self.s7_long_op = 24.0
         # scenario 13: Kubernetes' default grace period is shorter than the
