@@ -139,13 +139,21 @@ def run(args):
         db.start()
         db.setup_user()
         rabbit.start()
+        # mixed-versions scenarios use both venvs
         env = scenarios.Env(workdir, timing, db, rabbit,
                             {v: venvs[v] for v in variants})
         for v in variants:
             db_sync(env, v)
         for n in args.scenarios:
-            for v in variants:
+            # mixed versions: the upstream baseline first
+            order = (sorted(variants, key=lambda v: v != 'upstream')
+                     if n in model.MIXED else variants)
+            for v in order:
                 res = scenarios.run_scenario(env, n, v)
+                if n in model.MIXED and v == 'patched':
+                    model.with_baseline(res, next(
+                        (r for r in results if r['scenario'] == n and
+                         r['variant'] == 'upstream'), None))
                 results.append(res)
                 c = res['counts']
                 infra.log('s%d [%s] done %d stuck %d error %d lost %d rc %s '

@@ -190,6 +190,17 @@ GENERIC = {1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 14, 16}
 MAX_EXIT_AFTER_LAST_OP = 0.5
 # scenarios whose pod the kubelet SIGKILLs at terminationGracePeriodSeconds
 KILLED_BY_DESIGN = {13, 15}
+# mixed versions: the patched variant must not lose more than the upstream
+# variant of the same scenario (its 'baseline')
+MIXED = {17, 18}
+
+
+def with_baseline(patched, upstream):
+    """Give a mixed-versions result its upstream baseline and re-judge it."""
+    if upstream is not None and upstream.get('counts'):
+        patched['baseline'] = dict(upstream['counts'])
+    patched['violations'] = check_contract(patched)
+    return patched
 
 
 def check_contract(result):
@@ -197,6 +208,18 @@ def check_contract(result):
     n = result['scenario']
     c = result['counts']
     bad = []
+    if n in MIXED:
+        base = result.get('baseline')
+        if base is None:
+            bad.append('no upstream baseline to compare with')
+        else:
+            for k in (LOST, STUCK):
+                if c[k] > base[k]:
+                    bad.append('%d %s, upstream only %d' % (c[k], k,
+                                                            base[k]))
+        if result.get('failure'):
+            bad.append('scenario failed: %s' % result['failure'])
+        return bad
     if c[LOST]:
         bad.append('%d lost' % c[LOST])
     if c[STUCK]:

@@ -26,9 +26,11 @@ NAMES = {
     14: 'chart-like timeouts',
     15: 'kill mid-drain, quorum',
     16: 'rolling overlap, quorum',
+    17: 'first rollout (up>patched)',
+    18: 'rollback (patched>up)',
 }
 ALL = tuple(sorted(NAMES))
-DEFAULT = (1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16)  # 10: extra
+DEFAULT = tuple(n for n in ALL if n != 10)   # 10 (dumb-init default) extra
 VOLUME = 'cinder-volume'
 BACKUP = 'cinder-backup'
 
@@ -94,11 +96,20 @@ class Run:
         infra.log('s%-2d %-27s [%-8s] %-28s +%5.1fs', self.n, self.name,
                   self.variant, phase, time.time() - self.t0)
 
-    def pod(self, binary, start=True, single_child=True):
+    def pod(self, binary, start=True, single_child=True, variant=None):
+        """A pod of this run's variant, or of ``variant`` (mixed versions:
+        the venv of the other variant, same config and database)."""
         short = 'vol' if binary == VOLUME else 'bak'
         k = self._gen.get(short, 0)
         self._gen[short] = k + 1
-        p = Pod('%s-%d' % (short, k), binary, self.venv, self.conf, self.dir,
+        venv = self.venv
+        if variant is not None and variant != self.variant:
+            if variant not in self.env.venvs:
+                raise infra.DrillError('mixed versions need the %s venv '
+                                       '(run both variants)' % variant)
+            venv = self.env.venvs[variant]
+            self.notes.append('%s-%d runs %s' % (short, k, variant))
+        p = Pod('%s-%d' % (short, k), binary, venv, self.conf, self.dir,
                 self.events.path, bindir=self.env.bindir,
                 single_child=single_child, grace_period=self.grace_period)
         self.pods.append(p)
@@ -302,9 +313,9 @@ def mix(n_create, n_delete, n_snap, seconds=None, n_extend=0):
     return specs
 
 
-def _start_volume(run, single_child=True):
+def _start_volume(run, single_child=True, variant=None):
     run.progress('start vol-0')
-    pod = run.pod(VOLUME, single_child=single_child)
+    pod = run.pod(VOLUME, single_child=single_child, variant=variant)
     run.ready(pod)
     return pod
 
@@ -330,9 +341,9 @@ def _replace_after_exit(run, old):
     return new
 
 
-def _sigterm_with_ops_in_flight(run, specs):
+def _sigterm_with_ops_in_flight(run, specs, variant=None):
     """Start a cinder-volume pod, wait until specs run, SIGTERM the pod."""
-    old = _start_volume(run)
+    old = _start_volume(run, variant=variant)
     run.wait_started(run.send(specs, 'inflight'))
     run.progress('SIGTERM %s' % old.name)
     run.terminate(old)
@@ -362,12 +373,12 @@ def s2_late(run):
     run.settle()
 
 
-def s3_overlap(run):
+def s3_overlap(run, old_variant=None, new_variant=None):
     # long enough that the replacement's init_host runs while they execute
     old = _sigterm_with_ops_in_flight(
-        run, mix(2, 2, 1, seconds=run.t.op * 2.5))
+        run, mix(2, 2, 1, seconds=run.t.op * 2.5), variant=old_variant)
     run.progress('start replacement (overlap)')
-    new = run.pod(VOLUME)
+    new = run.pod(VOLUME, variant=new_variant)
     run.ready(new)
     if old.running:
         run.progress('arrivals during overlap')
@@ -377,6 +388,17 @@ def s3_overlap(run):
     run.progress('wait %s exit' % old.name)
     old.wait_exit(run.t.exit_timeout)
     run.settle()
+
+
+def s17_first_rollout(run):
+    """Scenario 3 from a pod without the change to one with it (in the
+    upstream variant: upstream to upstream, the baseline)."""
+    s3_overlap(run, old_variant='upstream')
+
+
+def s18_rollback(run):
+    """Scenario 3 from a pod with the change back to one without it."""
+    s3_overlap(run, new_variant='upstream')
 
 
 def s4_backup(run):
@@ -597,7 +619,9 @@ FUNCS = {1: s1_inflight, 2: s2_late, 3: s3_overlap, 4: s4_backup,
          # process (oslo.service ServiceLauncher) instead of ProcessLauncher.
          12: s4_backup, 13: s13_kill_mid_drain, 14: s14_chart_timeouts,
          # 13 and 3 on quorum queues (redelivery differs there)
-         15: s13_kill_mid_drain, 16: s3_overlap}
+         15: s13_kill_mid_drain, 16: s3_overlap,
+         # mixed versions, judged against their upstream-only baseline
+         17: s17_first_rollout, 18: s18_rollback}
 
 QUORUM = {('oslo_messaging_rabbit', 'rabbit_quorum_queue'): 'true',
           ('oslo_messaging_rabbit', 'rabbit_transient_quorum_queue'): 'true'}

@@ -230,6 +230,25 @@ def test_contract_kill_mid_drain_quorum():
     assert model.check_contract(r) == []
 
 
+def test_contract_mixed_versions_against_baseline():
+    """Mixed versions may lose what upstream alone loses, not more."""
+    lost = _result(n=17, hist_final=('creating', False, 1))
+    lost['events'] = []         # never executed: lost
+    r = model.summarize(lost)
+    assert r['counts']['lost'] == 1
+    assert model.check_contract(r) == [
+        'no upstream baseline to compare with']
+    up = {'counts': {'done': 0, 'stuck': 0, 'error': 0, 'lost': 1}}
+    assert model.with_baseline(r, up)['violations'] == []
+    up['counts']['lost'] = 0
+    assert model.with_baseline(r, up)['violations'] == [
+        '1 lost, upstream only 0']
+    # an error or a non-zero exit of a mixed pod is upstream's behaviour
+    ok = model.summarize(_result(n=18, rc=143, hist_final=('error', False,
+                                                            1)))
+    assert model.with_baseline(ok, up)['violations'] == []
+
+
 def test_contract_drain_timeout_exit_code():
     r = model.summarize(_result(n=7, rc=137, exit_t=13.2,
                                 long_final=('error', False, 1)))
@@ -290,8 +309,8 @@ def test_json_report_drops_events():
 
 def test_parse_scenarios():
     assert cli.parse_scenarios('default') == list(range(1, 10)) + list(
-        range(11, 17))
-    assert cli.parse_scenarios('all') == list(range(1, 17))
+        range(11, 19))
+    assert cli.parse_scenarios('all') == list(range(1, 19))
     assert cli.parse_scenarios('1,3-5,3') == [1, 3, 4, 5]
     with pytest.raises(Exception):
         cli.parse_scenarios('99')
