@@ -48,6 +48,12 @@ class Timing:
         self.s14_termination_grace_period = 90
         self.s14_graceful_shutdown_timeout = 80
         self.s14_op = 55.0
+        # scenario 19: cinder accepts any service_down_time above
+        # report_interval; restores outlive it, and replacements start
+        # before and after it
+        self.s19_service_down_time = 8
+        self.s19_restore = 20.0
+        self.s19_replacements = (2.0, 6.0, 10.0)   # after SIGTERM
         # scenario 8
         # the ops outlast both faults and the clients' reconnect backoff
         # (outage 20 s + broker restart ~7 s + up to 3 s): an op that ends

@@ -28,6 +28,7 @@ NAMES = {
     16: 'rolling overlap, quorum',
     17: 'first rollout (up>patched)',
     18: 'rollback (patched>up)',
+    19: 'short service_down_time',
 }
 ALL = tuple(sorted(NAMES))
 DEFAULT = tuple(n for n in ALL if n != 10)   # 10 (dumb-init default) extra
@@ -604,6 +605,37 @@ def s13_kill_mid_drain(run):
     _cleanup_timing(run, old)
 
 
+def s19_short_timing(run):
+    """service_down_time 8 s (report_interval 2 s), two restores of 20 s
+    in flight on a draining cinder-backup, replacements started 2, 6 and
+    10 s after SIGTERM: none may reset the restores."""
+    _start_volume(run)
+    old, bid1 = _start_backup_with_a_backup(run)
+    setup = run.send([{'kind': 'create_backup', 'backend': 'slow2',
+                       'seconds': 0}], 'setup')
+    run.wait_done(setup, 60)
+    ops = run.send([{'kind': 'restore_backup', 'backend': backend,
+                     'backup_id': bid, 'seconds': run.t.s19_restore}
+                    for backend, bid in (('slow1', bid1),
+                                         ('slow2', setup[0]['rid']))],
+                   'inflight')
+    run.wait_started(ops)
+    run.progress('SIGTERM %s' % old.name)
+    run.terminate(old)
+    t_term = time.time()
+    new = []
+    for at in run.t.s19_replacements:
+        # deliberate start schedule (not a readiness wait)
+        time.sleep(max(0.0, t_term + at - time.time()))
+        run.progress('start a replacement +%.0fs' % at)
+        new.append(run.pod(BACKUP))
+    for pod in new:
+        run.ready(pod)
+    run.progress('wait %s exit' % old.name)
+    old.wait_exit(run.t.exit_timeout)
+    run.settle()
+
+
 def s14_chart_timeouts(run):
     """graceful_shutdown_timeout set from the grace period, as SAP's chart
     does, and ops longer than a fixed 50 s drain: all must finish."""
@@ -621,7 +653,7 @@ FUNCS = {1: s1_inflight, 2: s2_late, 3: s3_overlap, 4: s4_backup,
          # 13 and 3 on quorum queues (redelivery differs there)
          15: s13_kill_mid_drain, 16: s3_overlap,
          # mixed versions, judged against their upstream-only baseline
-         17: s17_first_rollout, 18: s18_rollback}
+         17: s17_first_rollout, 18: s18_rollback, 19: s19_short_timing}
 
 QUORUM = {('oslo_messaging_rabbit', 'rabbit_quorum_queue'): 'true',
           ('oslo_messaging_rabbit', 'rabbit_transient_quorum_queue'): 'true'}
@@ -633,6 +665,9 @@ def overrides_for(n, timing):
                 timing.s14_graceful_shutdown_timeout}
     if n in (15, 16):
         return dict(QUORUM)
+    if n == 19:
+        return {('DEFAULT', 'service_down_time'):
+                timing.s19_service_down_time}
     if n == 12:
         return {('DEFAULT', 'backup_workers'): '1'}
     if n == 7:
