@@ -259,6 +259,10 @@ def check_contract(result):
         for op in others:
             if op['category'] != DONE:
                 bad.append('short op %s %s' % (op['rid'], op['category']))
+    if n == 20:
+        for rid, k in sorted((result.get('cleanups') or {'?': 0}).items()):
+            if k != 1:
+                bad.append('backup %s reset %d times' % (rid, k))
     if n == 11 and not {'terminate_connection', 'remove_export'} <= set(
             result.get('completions') or ()):
         bad.append('the draining volume pod did not answer the backup\'s '

@@ -29,6 +29,7 @@ NAMES = {
     17: 'first rollout (up>patched)',
     18: 'rollback (patched>up)',
     19: 'short service_down_time',
+    20: 'backup_workers 2 cleanup',
 }
 ALL = tuple(sorted(NAMES))
 DEFAULT = tuple(n for n in ALL if n != 10)   # 10 (dumb-init default) extra
@@ -636,6 +637,35 @@ def s19_short_timing(run):
     run.settle()
 
 
+def s20_backup_workers_cleanup(run):
+    """A cinder-backup with two workers is killed mid-backup; both workers
+    of its replacement skip the fresh backup and re-check it: it must be
+    reset exactly once when it goes stale."""
+    _start_volume(run)
+    run.progress('start bak-0')
+    old = run.pod(BACKUP)
+    run.ready(old)
+    ops = run.send([{'kind': 'create_backup', 'backend': 'slow1',
+                     'seconds': run.t.op * 4}], 'inflight')
+    run.wait_started(ops)
+    run.progress('SIGKILL %s (all pids)' % old.name)
+    old.kill_all()
+    run.measured.append(old.name)
+    old.wait_exit(30)
+    run.progress('restart')
+    new = run.pod(BACKUP)
+    run.ready(new)
+    run.settle(max_wait=run.t.stale_settle_max)
+    try:
+        with open(new.log_file, errors='replace') as f:
+            log = f.read()
+    except OSError:
+        log = ''
+    run.extra['cleanups'] = {
+        op['rid']: log.count('Resetting backup %s to error' % op['rid'])
+        for op in ops}
+
+
 def s14_chart_timeouts(run):
     """graceful_shutdown_timeout set from the grace period, as SAP's chart
     does, and ops longer than a fixed 50 s drain: all must finish."""
@@ -653,7 +683,8 @@ FUNCS = {1: s1_inflight, 2: s2_late, 3: s3_overlap, 4: s4_backup,
          # 13 and 3 on quorum queues (redelivery differs there)
          15: s13_kill_mid_drain, 16: s3_overlap,
          # mixed versions, judged against their upstream-only baseline
-         17: s17_first_rollout, 18: s18_rollback, 19: s19_short_timing}
+         17: s17_first_rollout, 18: s18_rollback, 19: s19_short_timing,
+         20: s20_backup_workers_cleanup}
 
 QUORUM = {('oslo_messaging_rabbit', 'rabbit_quorum_queue'): 'true',
           ('oslo_messaging_rabbit', 'rabbit_transient_quorum_queue'): 'true'}

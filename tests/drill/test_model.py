@@ -249,6 +249,17 @@ def test_contract_mixed_versions_against_baseline():
     assert model.with_baseline(ok, up)['violations'] == []
 
 
+def test_contract_backup_cleaned_once():
+    r = model.summarize(_result(n=20, rc=137, hist_final=('error', False,
+                                                           1)))
+    r['cleanups'] = {'a': 1}
+    assert model.check_contract(r) == []
+    r['cleanups'] = {'a': 2}
+    assert model.check_contract(r) == ['backup a reset 2 times']
+    r['cleanups'] = {}
+    assert model.check_contract(r) == ['backup ? reset 0 times']
+
+
 def test_contract_drain_timeout_exit_code():
     r = model.summarize(_result(n=7, rc=137, exit_t=13.2,
                                 long_final=('error', False, 1)))
@@ -309,8 +320,8 @@ def test_json_report_drops_events():
 
 def test_parse_scenarios():
     assert cli.parse_scenarios('default') == list(range(1, 10)) + list(
-        range(11, 20))
-    assert cli.parse_scenarios('all') == list(range(1, 20))
+        range(11, 21))
+    assert cli.parse_scenarios('all') == list(range(1, 21))
     assert cli.parse_scenarios('1,3-5,3') == [1, 3, 4, 5]
     with pytest.raises(Exception):
         cli.parse_scenarios('99')
