@@ -19,6 +19,9 @@ def _setup(conf_file):
     objects.register_all()
     from cinder.common import config  # noqa: F401 - registers options
     from cinder import rpc
+    # cinder-volume's own option (cinder/cmd/volume.py), read to address
+    # clustered backends as cinder-api does
+    cfg.CONF.register_opt(cfg.StrOpt('cluster'))
     cfg.CONF([], project='cinder', default_config_files=[conf_file])
     rpc.init(cfg.CONF)
     return cfg.CONF
@@ -60,10 +63,13 @@ class Client:
     def _volume(self, backend, status, seconds=None, size=1):
         from cinder import objects
         host = '%s@%s#%s' % (self.conf.host, backend, backend)
+        # clustered backends are addressed by their cluster
+        cluster = ('%s@%s' % (self.conf.cluster, backend)
+                   if self.conf.cluster else None)
         meta = {'drill_seconds': str(seconds)} if seconds is not None else {}
         vol = objects.Volume(
             context=self.ctxt, size=size, status=status,
-            attach_status='detached', host=host,
+            attach_status='detached', host=host, cluster_name=cluster,
             user_id='drill-user', project_id='drill-project',
             availability_zone='nova', volume_type_id=self.vtype()['id'],
             display_name='drill', metadata=meta)

@@ -10,6 +10,7 @@ import io
 import os
 
 HOST = 'drill-host'          # shared by old and new pod (Deployment style)
+CLUSTER = 'drill-cluster'    # scenario 21's active-active members
 BACKENDS = ('slow1', 'slow2')
 
 # (section, option) of the patch's options, by role.
@@ -54,6 +55,10 @@ class Timing:
         self.s19_service_down_time = 8
         self.s19_restore = 20.0
         self.s19_replacements = (2.0, 6.0, 10.0)   # after SIGTERM
+        # scenario 21: creates every s21_rate s to a two-member cluster
+        self.s21_creates = 16
+        self.s21_rate = 0.5
+        self.s21_prefetch = 1            # the recommended small prefetch
         # scenario 8
         # the ops outlast both faults and the clients' reconnect backoff
         # (outage 20 s + broker restart ~7 s + up to 3 s): an op that ends

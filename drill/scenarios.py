@@ -30,6 +30,7 @@ NAMES = {
     18: 'rollback (patched>up)',
     19: 'short service_down_time',
     20: 'backup_workers 2 cleanup',
+    21: 'active-active cluster',
 }
 ALL = tuple(sorted(NAMES))
 DEFAULT = tuple(n for n in ALL if n != 10)   # 10 (dumb-init default) extra
@@ -84,10 +85,13 @@ class Run:
         self.vhost = vhost
         state = os.path.join(self.dir, 'state')
         os.makedirs(state, exist_ok=True)
+        self._conf_args = dict(state_dir=state, db_url=env.db.url(dbname),
+                               transport_url=env.rabbit.url(vhost),
+                               timing=self.t)
+        self.overrides = dict(overrides or {})
         self.conf = config.cinder_conf(
-            os.path.join(self.dir, 'cinder.conf'), state_dir=state,
-            db_url=env.db.url(dbname), transport_url=env.rabbit.url(vhost),
-            timing=self.t, overrides=overrides)
+            os.path.join(self.dir, 'cinder.conf'), overrides=overrides,
+            **self._conf_args)
         self.events = Events(os.path.join(self.dir, 'events.jsonl'))
         self.client = None
         self._gen = {}
@@ -98,7 +102,16 @@ class Run:
         infra.log('s%-2d %-27s [%-8s] %-28s +%5.1fs', self.n, self.name,
                   self.variant, phase, time.time() - self.t0)
 
-    def pod(self, binary, start=True, single_child=True, variant=None):
+    def host_conf(self, host):
+        """cinder.conf of another host: same services, database, broker."""
+        overrides = dict(self.overrides)
+        overrides[('DEFAULT', 'host')] = host
+        return config.cinder_conf(
+            os.path.join(self.dir, 'cinder-%s.conf' % host),
+            overrides=overrides, **self._conf_args)
+
+    def pod(self, binary, start=True, single_child=True, variant=None,
+            conf=None):
         """A pod of this run's variant, or of ``variant`` (mixed versions:
         the venv of the other variant, same config and database)."""
         short = 'vol' if binary == VOLUME else 'bak'
@@ -111,7 +124,8 @@ class Run:
                                        '(run both variants)' % variant)
             venv = self.env.venvs[variant]
             self.notes.append('%s-%d runs %s' % (short, k, variant))
-        p = Pod('%s-%d' % (short, k), binary, venv, self.conf, self.dir,
+        p = Pod('%s-%d' % (short, k), binary, venv, conf or self.conf,
+                self.dir,
                 self.events.path, bindir=self.env.bindir,
                 single_child=single_child, grace_period=self.grace_period)
         self.pods.append(p)
@@ -666,6 +680,44 @@ def s20_backup_workers_cleanup(run):
         for op in ops}
 
 
+def s21_cluster(run):
+    """Two members of an active-active cluster, creates streaming in to
+    the cluster, one member SIGTERMed: every create runs, on the other
+    member unless the draining one had read it (arr>start: the delay)."""
+    a = _start_volume(run)
+    run.progress('start vol-1 (other host, same cluster)')
+    b = run.pod(VOLUME, conf=run.host_conf(config.HOST + '-b'))
+    run.ready(b)
+    stop = threading.Event()
+
+    def stream():
+        for i in range(run.t.s21_creates):
+            if stop.is_set():
+                break
+            run.send([{'kind': 'create_volume',
+                       'backend': config.BACKENDS[i % 2],
+                       'seconds': run.t.op / 2}],
+                     'inflight' if i < 4 else 'stream')
+            stop.wait(run.t.s21_rate)
+    th = threading.Thread(target=stream, daemon=True)
+    th.start()
+    try:
+        run.wait_started([op for op in run.ops if op['phase'] == 'inflight'
+                          ][:1])
+        time.sleep(run.t.s21_rate * 4)     # a few creates in flight on a
+        run.progress('SIGTERM %s' % a.name)
+        run.terminate(a)
+        th.join(run.t.s21_creates * run.t.s21_rate + 30)
+    finally:
+        stop.set()
+    run.progress('wait %s exit' % a.name)
+    a.wait_exit(run.t.exit_timeout)
+    run.settle()
+    run.extra['members'] = {
+        gen: sum(1 for op in run.ops if gen in op.get('executed_by', ()))
+        for gen in (a.name, b.name)}
+
+
 def s14_chart_timeouts(run):
     """graceful_shutdown_timeout set from the grace period, as SAP's chart
     does, and ops longer than a fixed 50 s drain: all must finish."""
@@ -684,7 +736,7 @@ FUNCS = {1: s1_inflight, 2: s2_late, 3: s3_overlap, 4: s4_backup,
          15: s13_kill_mid_drain, 16: s3_overlap,
          # mixed versions, judged against their upstream-only baseline
          17: s17_first_rollout, 18: s18_rollback, 19: s19_short_timing,
-         20: s20_backup_workers_cleanup}
+         20: s20_backup_workers_cleanup, 21: s21_cluster}
 
 QUORUM = {('oslo_messaging_rabbit', 'rabbit_quorum_queue'): 'true',
           ('oslo_messaging_rabbit', 'rabbit_transient_quorum_queue'): 'true'}
@@ -696,6 +748,10 @@ def overrides_for(n, timing):
                 timing.s14_graceful_shutdown_timeout}
     if n in (15, 16):
         return dict(QUORUM)
+    if n == 21:
+        return {('DEFAULT', 'cluster'): config.CLUSTER,
+                ('oslo_messaging_rabbit', 'rabbit_qos_prefetch_count'):
+                    timing.s21_prefetch}
     if n == 19:
         return {('DEFAULT', 'service_down_time'):
                 timing.s19_service_down_time}

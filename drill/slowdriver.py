@@ -100,6 +100,7 @@ class SlowDriver(driver.VolumeDriver):
     """Volume driver whose operations take a configurable time."""
 
     VERSION = '1.0.0'
+    SUPPORTS_ACTIVE_ACTIVE = True     # the drill's cluster scenario
     CI_WIKI_NAME = 'drill'
 
     def __init__(self, *args, **kwargs):

@@ -320,8 +320,8 @@ def test_json_report_drops_events():
 
 def test_parse_scenarios():
     assert cli.parse_scenarios('default') == list(range(1, 10)) + list(
-        range(11, 21))
-    assert cli.parse_scenarios('all') == list(range(1, 21))
+        range(11, 22))
+    assert cli.parse_scenarios('all') == list(range(1, 22))
     assert cli.parse_scenarios('1,3-5,3') == [1, 3, 4, 5]
     with pytest.raises(Exception):
         cli.parse_scenarios('99')
