@@ -366,6 +366,19 @@ def _sigterm_with_ops_in_flight(run, specs, variant=None):
     return old
 
 
+def _late_arrivals(run, old, schedule):
+    """Send a create and a delete at each offset (s) after old's SIGTERM."""
+    t_term = time.time()
+    for k, at in enumerate(schedule):
+        # deliberate arrival schedule during the drain (not a readiness wait)
+        time.sleep(max(0.0, t_term + at - time.time()))
+        if not old.running:
+            run.notes.append('old pod exited before late batch %d' % k)
+            break
+        run.progress('late arrivals +%.1fs' % at)
+        run.send(mix(1, 1, 0), 'late')
+
+
 def s1_inflight(run):
     old = _sigterm_with_ops_in_flight(run, mix(3, 3, 2, n_extend=1))
     _replace_after_exit(run, old)
@@ -376,15 +389,7 @@ def s2_late(run):
     # in-flight ops long enough that late casts also arrive after the old
     # pod's RPC servers stopped consuming (upstream: poller exits <= ~5 s)
     old = _sigterm_with_ops_in_flight(run, mix(2, 2, 1, seconds=run.t.op * 2))
-    t_term = time.time()
-    for k, at in enumerate((0.5, 3.5, 6.5)):
-        # deliberate arrival schedule during the drain (not a readiness wait)
-        time.sleep(max(0.0, t_term + at - time.time()))
-        if not old.running:
-            run.notes.append('old pod exited before late batch %d' % k)
-            break
-        run.progress('late arrivals +%.1fs' % at)
-        run.send(mix(1, 1, 0), 'late')
+    _late_arrivals(run, old, (0.5, 3.5, 6.5))
     _replace_after_exit(run, old)
     run.settle()
 
@@ -606,15 +611,7 @@ def s13_kill_mid_drain(run):
     once stale), and the casts that arrived during the drain must all run
     on the next pod."""
     old = _sigterm_with_ops_in_flight(run, mix(2, 2, 0, seconds=run.t.s13_op))
-    t_term = time.time()
-    for k, at in enumerate(run.t.s13_late):
-        # deliberate arrival schedule during the drain (not a readiness wait)
-        time.sleep(max(0.0, t_term + at - time.time()))
-        if not old.running:
-            run.notes.append('old pod exited before late batch %d' % k)
-            break
-        run.progress('late arrivals +%.1fs' % at)
-        run.send(mix(1, 1, 0), 'late')
+    _late_arrivals(run, old, run.t.s13_late)
     _replace_after_exit(run, old)
     run.settle(max_wait=run.t.stale_settle_max, need_workers_clean=True)
     _cleanup_timing(run, old)
