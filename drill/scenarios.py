@@ -460,15 +460,21 @@ def s6_crash(run):
     ops = run.send(mix(2, 2, 1), 'inflight')
     run.wait_started(ops)
     time.sleep(min(1.0, run.t.op / 3))
+    _kill_and_restart(run, old)
+    run.settle(max_wait=run.t.stale_settle_max, need_workers_clean=True)
+    _cleanup_timing(run, old)
+
+
+def _kill_and_restart(run, old):
+    """SIGKILL every process of old (a crash), then start its replacement."""
     run.progress('SIGKILL %s (all pids)' % old.name)
     old.kill_all()
     run.measured.append(old.name)
     old.wait_exit(30)
     run.progress('restart')
-    new = run.pod(VOLUME)
+    new = run.pod(old.binary)
     run.ready(new)
-    run.settle(max_wait=run.t.stale_settle_max, need_workers_clean=True)
-    _cleanup_timing(run, old)
+    return new
 
 
 def _cleanup_timing(run, old):
@@ -659,13 +665,7 @@ def s20_backup_workers_cleanup(run):
     ops = run.send([{'kind': 'create_backup', 'backend': 'slow1',
                      'seconds': run.t.op * 4}], 'inflight')
     run.wait_started(ops)
-    run.progress('SIGKILL %s (all pids)' % old.name)
-    old.kill_all()
-    run.measured.append(old.name)
-    old.wait_exit(30)
-    run.progress('restart')
-    new = run.pod(BACKUP)
-    run.ready(new)
+    new = _kill_and_restart(run, old)
     run.settle(max_wait=run.t.stale_settle_max)
     try:
         with open(new.log_file, errors='replace') as f:
