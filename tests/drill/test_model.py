@@ -244,14 +244,14 @@ def test_contract_mixed_versions_against_baseline():
     assert model.with_baseline(r, up)['violations'] == [
         '1 lost, upstream only 0']
     # an error or a non-zero exit of a mixed pod is upstream's behaviour
-    ok = model.summarize(_result(n=18, rc=143, hist_final=('error', False,
-                                                            1)))
+    err = ('error', False, 1)
+    ok = model.summarize(_result(n=18, rc=143, hist_final=err))
     assert model.with_baseline(ok, up)['violations'] == []
 
 
 def test_contract_backup_cleaned_once():
-    r = model.summarize(_result(n=20, rc=137, hist_final=('error', False,
-                                                           1)))
+    err = ('error', False, 1)
+    r = model.summarize(_result(n=20, rc=137, hist_final=err))
     r['cleanups'] = {'a': 1}
     assert model.check_contract(r) == []
     r['cleanups'] = {'a': 2}
