@@ -710,8 +710,10 @@ def s21_cluster(run):
     run.progress('wait %s exit' % a.name)
     a.wait_exit(run.t.exit_timeout)
     run.settle()
+    rids = {op['rid'] for op in run.ops}
     run.extra['members'] = {
-        gen: sum(1 for op in run.ops if gen in op.get('executed_by', ()))
+        gen: len({e['id'] for e in run.events.select(ev='start', gen=gen)
+                  if e['id'] in rids})
         for gen in (a.name, b.name)}
 
 
