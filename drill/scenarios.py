@@ -20,7 +20,7 @@ NAMES = {
     8: 'faults during drain',
     9: 'soak',
     10: 'dumb-init default mode',
-    11: 'volume rollout under backup',
+    11: 'completion served',
     12: 'backup, single process',
     13: 'kill mid-drain',
     14: 'chart-like timeouts',
