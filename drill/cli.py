@@ -49,11 +49,8 @@ def build_parser():
     r.add_argument('--variants', default='patched,upstream',
                    help='comma list out of patched,upstream')
     r.add_argument('--scenarios', default='default', type=parse_scenarios,
-                   help='e.g. 1,2,5-7; "default" = 1-9, 12 (backup '
-                        'as a single process) and 13 (kill mid-drain), '
-                        '"all" adds the extra 10 '
-                        '(dumb-init default mode) and 11 (volume rollout '
-                        'under backup)')
+                   help='e.g. 1,2,5-7; "default" = every scenario but '
+                        '10 (dumb-init default mode), "all" adds 10')
     r.add_argument('--quick', action='store_true',
                    help='short durations (CI): whole drill <= 25 min')
     r.add_argument('--out', default=os.path.join(ROOT, 'build', 'drill'))

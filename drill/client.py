@@ -37,6 +37,7 @@ class Client:
             conf.database.connection, pool_pre_ping=True, pool_recycle=30)
         self._vapi = None
         self._bapi = None
+        self._sapi = None
         self._vtype = None
 
     # --- lazily built: version caps are read from the services table
@@ -62,10 +63,13 @@ class Client:
 
     def _volume(self, backend, status, seconds=None, size=1):
         from cinder import objects
-        host = '%s@%s#%s' % (self.conf.host, backend, backend)
-        # clustered backends are addressed by their cluster
-        cluster = ('%s@%s' % (self.conf.cluster, backend)
-                   if self.conf.cluster else None)
+        # backend None: not scheduled yet (the scheduler sets host)
+        host = cluster = None
+        if backend is not None:
+            host = '%s@%s#%s' % (self.conf.host, backend, backend)
+            # clustered backends are addressed by their cluster
+            cluster = ('%s@%s' % (self.conf.cluster, backend)
+                       if self.conf.cluster else None)
         meta = {'drill_seconds': str(seconds)} if seconds is not None else {}
         vol = objects.Volume(
             context=self.ctxt, size=size, status=status,
@@ -84,6 +88,32 @@ class Client:
                                 allow_reschedule=False)
         return {'kind': 'create_volume', 'rid': vol.id, 'sent': sent,
                 'backend': backend}
+
+    def schedule_volume(self, backend=None, seconds=None):
+        """A create as cinder-api sends it: to cinder-scheduler, which
+        picks the backend and casts to it."""
+        from cinder import objects
+        from cinder.scheduler import rpcapi as scheduler_rpcapi
+        vol = self._volume(None, 'creating', seconds)
+        vtype = objects.VolumeType.get_by_id(self.ctxt, vol.volume_type_id)
+        spec = objects.RequestSpec(
+            volume_id=vol.id, volume=vol, volume_type=vtype,
+            volume_properties=objects.VolumeProperties(
+                size=vol.size, availability_zone=vol.availability_zone,
+                volume_type_id=vol.volume_type_id, status='creating',
+                attach_status='detached', user_id=vol.user_id,
+                project_id=vol.project_id, display_name=vol.display_name,
+                metadata=vol.metadata),
+            snapshot_id=None, image_id=None, source_volid=None,
+            source_replicaid=None, consistencygroup_id=None, group_id=None,
+            cgsnapshot_id=None, backup_id=None)
+        if self._sapi is None:
+            self._sapi = scheduler_rpcapi.SchedulerAPI()
+        sent = time.time()
+        self._sapi.create_volume(self.ctxt, vol, request_spec=spec,
+                                 filter_properties={})
+        return {'kind': 'schedule_volume', 'rid': vol.id, 'sent': sent,
+                'backend': 'scheduler'}
 
     def delete_volume(self, backend, seconds=None, rid=None):
         from cinder import objects

@@ -59,6 +59,11 @@ class Timing:
         self.s21_creates = 16
         self.s21_rate = 0.5
         self.s21_prefetch = 1            # the recommended small prefetch
+        # scenario 22: creates every s22_rate s through two schedulers, the
+        # SIGTERM after the first s22_before (a scheduling takes ~50 ms)
+        self.s22_creates = 40
+        self.s22_rate = 0.1
+        self.s22_before = 10
         # scenario 8
         # the ops outlast both faults and the clients' reconnect backoff
         # (outage 20 s + broker restart ~7 s + up to 3 s): an op that ends

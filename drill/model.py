@@ -7,6 +7,8 @@ CATEGORIES = (DONE, STUCK, ERROR, LOST)
 # kind -> (table of rid, statuses meaning done, statuses meaning error)
 KINDS = {
     'create_volume': ('volumes', {'available'}, {'error'}),
+    # a create sent to cinder-scheduler (the driver event is create_volume)
+    'schedule_volume': ('volumes', {'available'}, {'error'}),
     'delete_volume': ('volumes', {'deleted'}, {'error_deleting', 'error'}),
     'create_snapshot': ('snapshots', {'available'}, {'error'}),
     'extend_volume': ('volumes', {'available'}, {'error_extending', 'error'}),
@@ -20,6 +22,9 @@ EVENT_KIND = {
     'create_snapshot': 'create_snapshot', 'extend_volume': 'extend_volume',
     'backup': 'create_backup', 'restore': 'restore_backup',
 }
+# op kinds whose driver run is another kind's (the scheduler's create ends
+# in the volume driver's create_volume)
+RUN_KIND = {'schedule_volume': 'create_volume'}
 
 
 def table_of(kind):
@@ -75,7 +80,7 @@ def apply_events(ops, events):
         if kind is None or ev.get('ev') not in ('start', 'end'):
             continue
         for op in by_rid.get(ev.get('id'), ()):
-            if op['kind'] != kind:
+            if RUN_KIND.get(op['kind'], op['kind']) != kind:
                 continue
             runs = op.setdefault('runs', [])
             if ev['ev'] == 'start':
@@ -125,6 +130,8 @@ def pod_metrics(pod, events, ops):
     inflight = 0
     arriving = 0
     delays = []
+    held = 0            # arrivals that started only after this pod's exit
+    free = []           # delays of the other arrivals
     if st is not None:
         for op in ops:
             if op.get('phase') == 'setup':
@@ -139,6 +146,10 @@ def pod_metrics(pod, events, ops):
                 starts = [run['start'] for run in op.get('runs', [])]
                 if starts:
                     delays.append(min(starts) - op['sent'])
+                    if ex is not None and min(starts) >= ex:
+                        held += 1
+                    else:
+                        free.append(min(starts) - op['sent'])
     return {
         'pod': pod['name'], 'rc': pod.get('rc'),
         'sigterm_to_exit': (ex - st) if (ex is not None and st) else None,
@@ -148,6 +159,10 @@ def pod_metrics(pod, events, ops):
         'in_flight': inflight, 'arriving': arriving,
         # cast during the drain -> the work started (on any pod)
         'arrival_to_start': max(delays) if delays else None,
+        # a stopped consumer keeps up to rabbit_qos_prefetch_count
+        # deliveries per queue until its exit; the rest go elsewhere
+        'held_until_exit': held,
+        'free_arrival_to_start': max(free) if free else None,
     }
 
 
@@ -182,17 +197,23 @@ def summarize(result):
     result['sigterm_to_exit'] = mx('sigterm_to_exit')
     result['last_op_to_exit'] = mx('last_op_to_exit')
     result['arrival_to_start'] = mx('arrival_to_start')
+    result['held_until_exit'] = sum(m['held_until_exit'] for m in pm)
+    result['free_arrival_to_start'] = mx('free_arrival_to_start')
     return result
 
 
 # ---------------------------------------------------------------- contracts
-GENERIC = {1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 14, 16, 19, 21}
+GENERIC = {1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 14, 16, 19, 21, 22, 23}
 MAX_EXIT_AFTER_LAST_OP = 0.5
 # scenarios whose pod the kubelet SIGKILLs at terminationGracePeriodSeconds
 KILLED_BY_DESIGN = {13, 15}
 # mixed versions: the patched variant must not lose more than the upstream
 # variant of the same scenario (its 'baseline')
 MIXED = {17, 18}
+# prefetch 1 (scenario 23): a stopped consumer holds at most one delivery
+# per queue (2 backends), and the other arrivals start without waiting for
+# the drain
+PREFETCH = {23: (2, 2.0)}      # scenario -> (max held, max free delay, s)
 
 
 def with_baseline(patched, upstream):
@@ -259,6 +280,16 @@ def check_contract(result):
         for op in others:
             if op['category'] != DONE:
                 bad.append('short op %s %s' % (op['rid'], op['category']))
+    if n in PREFETCH:
+        max_held, max_delay = PREFETCH[n]
+        held = result.get('held_until_exit') or 0
+        free = result.get('free_arrival_to_start')
+        if held > max_held:
+            bad.append('%d arrivals held until the exit (prefetch allows '
+                       '%d)' % (held, max_held))
+        if free is None or free > max_delay:
+            bad.append('the other arrivals waited %s s (max %s)' % (
+                _fmt_s(free), max_delay))
     if n == 20:
         for rid, k in sorted((result.get('cleanups') or {'?': 0}).items()):
             if k != 1:

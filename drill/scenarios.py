@@ -31,11 +31,15 @@ NAMES = {
     19: 'short service_down_time',
     20: 'backup_workers 2 cleanup',
     21: 'active-active cluster',
+    22: 'cinder-scheduler',
+    23: 'rolling overlap, prefetch 1',
 }
 ALL = tuple(sorted(NAMES))
 DEFAULT = tuple(n for n in ALL if n != 10)   # 10 (dumb-init default) extra
 VOLUME = 'cinder-volume'
 BACKUP = 'cinder-backup'
+SCHEDULER = 'cinder-scheduler'
+SHORT = {VOLUME: 'vol', BACKUP: 'bak', SCHEDULER: 'sch'}
 
 
 class Env:
@@ -114,7 +118,7 @@ class Run:
             conf=None):
         """A pod of this run's variant, or of ``variant`` (mixed versions:
         the venv of the other variant, same config and database)."""
-        short = 'vol' if binary == VOLUME else 'bak'
+        short = SHORT[binary]
         k = self._gen.get(short, 0)
         self._gen[short] = k + 1
         venv = self.venv
@@ -133,26 +137,36 @@ class Run:
             p.start()
         return p
 
-    def ready(self, pod):
+    def ready(self, pod, host=None):
         if pod.binary == VOLUME:
             pod.wait_ready(self.events, len(config.BACKENDS),
                            self.t.ready_timeout)
+        elif pod.binary == SCHEDULER:
+            # consuming its host queue, and the volume services' stats in
+            # (before them it holds every request: _wait_for_scheduler)
+            infra.wait_until(
+                lambda: (self._consumer(SCHEDULER + '.' + host) and
+                         pod.log_contains('service update from')),
+                self.t.ready_timeout, interval=0.5, what='%s ready' %
+                pod.name)
+            pod.ready_time = time.time()
         else:
             pod.wait_ready(self.events, self.backup_workers,
                            self.t.ready_timeout)
             # the backup driver reports before the RPC server consumes
-            infra.wait_until(self._backup_consumer, 60, interval=0.5,
-                             what='cinder-backup consumer')
+            infra.wait_until(lambda: self._consumer(BACKUP + '.'), 60,
+                             interval=0.5, what='cinder-backup consumer')
         if self.client is None:
             self.client = ClientProc(self.venv, self.conf, self.dir)
             threading.Thread(target=self._poller, daemon=True).start()
 
-    def _backup_consumer(self):
+    def _consumer(self, prefix):
+        """A queue whose name starts with prefix has a consumer."""
         out = self.env.rabbit.ctl('list_queues', '-p', self.vhost, '-q',
                                   'name', 'consumers')
         for line in out.splitlines():
             parts = line.split()
-            if (len(parts) == 2 and parts[0].startswith('cinder-backup.') and
+            if (len(parts) == 2 and parts[0].startswith(prefix) and
                     parts[1].isdigit() and int(parts[1]) > 0):
                 return True
         return False
@@ -394,7 +408,7 @@ def s2_late(run):
     run.settle()
 
 
-def s3_overlap(run, old_variant=None, new_variant=None):
+def s3_overlap(run, old_variant=None, new_variant=None, arrivals=2):
     # long enough that the replacement's init_host runs while they execute
     old = _sigterm_with_ops_in_flight(
         run, mix(2, 2, 1, seconds=run.t.op * 2.5), variant=old_variant)
@@ -403,7 +417,7 @@ def s3_overlap(run, old_variant=None, new_variant=None):
     run.ready(new)
     if old.running:
         run.progress('arrivals during overlap')
-        run.send(mix(2, 2, 0), 'overlap')
+        run.send(mix(arrivals, arrivals, 0), 'overlap')
     else:
         run.notes.append('old pod exited before the replacement was ready')
     run.progress('wait %s exit' % old.name)
@@ -420,6 +434,13 @@ def s17_first_rollout(run):
 def s18_rollback(run):
     """Scenario 3 from a pod with the change back to one without it."""
     s3_overlap(run, new_variant='upstream')
+
+
+def s23_overlap_prefetch(run):
+    """Scenario 3 with rabbit_qos_prefetch_count 1 and more arrivals: the
+    stopped consumers hold one delivery per queue until their exit, the
+    replacement gets the others at once."""
+    s3_overlap(run, arrivals=4)
 
 
 def s4_backup(run):
@@ -717,6 +738,56 @@ def s21_cluster(run):
         for gen in (a.name, b.name)}
 
 
+def s22_scheduler(run):
+    """Two cinder-schedulers, creates streaming in through the scheduler
+    topic, one scheduler SIGTERMed and replaced (another host, as a
+    Deployment's pods are): every create runs, none waits for the stopping
+    scheduler."""
+    _start_volume(run)
+    scheds = []
+    for k in range(2):
+        host = 'drill-sched-%d' % k
+        run.progress('start sch-%d' % k)
+        pod = run.pod(SCHEDULER, conf=run.host_conf(host))
+        run.ready(pod, host=host)
+        scheds.append(pod)
+    stop = threading.Event()
+
+    def stream():
+        for i in range(run.t.s22_creates):
+            if stop.is_set():
+                break
+            run.send([{'kind': 'schedule_volume',
+                       'seconds': run.t.op / 2}],
+                     'before' if i < run.t.s22_before else 'stream')
+            stop.wait(run.t.s22_rate)
+    th = threading.Thread(target=stream, daemon=True)
+    th.start()
+    old = scheds[0]
+    try:
+        infra.wait_until(lambda: len(run.ops) >= run.t.s22_before, 60,
+                         interval=0.05, what='the first creates sent')
+        run.progress('SIGTERM %s' % old.name)
+        run.terminate(old)
+        host = 'drill-sched-2'
+        run.progress('start sch-2 (replacement)')
+        run.ready(run.pod(SCHEDULER, conf=run.host_conf(host)), host=host)
+        th.join(run.t.s22_creates * run.t.s22_rate + 60)
+    finally:
+        stop.set()
+    run.progress('wait %s exit' % old.name)
+    old.wait_exit(run.t.exit_timeout)
+    run.settle()
+    # which scheduler placed each create (its debug log names the volume)
+    rids = [op['rid'] for op in run.ops]
+    placed = {}
+    for pod in run.pods:
+        if pod.binary == SCHEDULER:
+            placed[pod.name] = sum(1 for rid in rids
+                                   if pod.log_contains(rid))
+    run.extra['scheduled_by'] = placed
+
+
 def s14_chart_timeouts(run):
     """graceful_shutdown_timeout set from the grace period, as SAP's chart
     does, and ops longer than a fixed 50 s drain: all must finish."""
@@ -735,7 +806,8 @@ FUNCS = {1: s1_inflight, 2: s2_late, 3: s3_overlap, 4: s4_backup,
          15: s13_kill_mid_drain, 16: s3_overlap,
          # mixed versions, judged against their upstream-only baseline
          17: s17_first_rollout, 18: s18_rollback, 19: s19_short_timing,
-         20: s20_backup_workers_cleanup, 21: s21_cluster}
+         20: s20_backup_workers_cleanup, 21: s21_cluster,
+         22: s22_scheduler, 23: s23_overlap_prefetch}
 
 QUORUM = {('oslo_messaging_rabbit', 'rabbit_quorum_queue'): 'true',
           ('oslo_messaging_rabbit', 'rabbit_transient_quorum_queue'): 'true'}
@@ -751,6 +823,8 @@ def overrides_for(n, timing):
         return {('DEFAULT', 'cluster'): config.CLUSTER,
                 ('oslo_messaging_rabbit', 'rabbit_qos_prefetch_count'):
                     timing.s21_prefetch}
+    if n == 23:
+        return {('oslo_messaging_rabbit', 'rabbit_qos_prefetch_count'): 1}
     if n == 19:
         return {('DEFAULT', 'service_down_time'):
                 timing.s19_service_down_time}

@@ -201,6 +201,13 @@ class Pod:
                          what='%s ready' % self.name)
         self.ready_time = time.time()
 
+    def log_contains(self, text):
+        try:
+            with open(self.log_file, errors='replace') as f:
+                return text in f.read()
+        except OSError:
+            return False
+
     def stop(self, timeout=60):
         if self.running:
             self.signal(signal.SIGTERM)

@@ -104,6 +104,23 @@ def test_apply_events_and_metrics():
     assert m['arrival_to_start'] == pytest.approx(3.0)
 
 
+def test_scheduled_create_runs_as_the_drivers_create():
+    # a create sent through cinder-scheduler ends in the driver's
+    # create_volume; a delete's run must not be taken for it
+    ops = [op(kind='schedule_volume', rid='s', sent=1.0)]
+    model.apply_events(ops, [ev(1.5, 'start',
+                                'delete_volume', 's', 'vol-0')])
+    assert 'executed_by' not in ops[0]
+    model.apply_events(ops, [ev(1.6, 'start', 'create_volume', 's',
+                                'vol-0')])
+    assert ops[0]['executed_by'] == ['vol-0']
+    assert model.op_state('schedule_volume', ['available', False, 1]) == \
+        'done'
+    assert model.classify(op(kind='schedule_volume',
+                             history=[(1.0, ['creating', False, 1])])) == \
+        'lost'
+
+
 def test_arrival_to_start_none_without_arrivals():
     pod = {'name': 'vol-0', 'sigterm': 5.0, 'exit': 6.0, 'rc': 0}
     late = op(rid='c', sent=5.5, phase='late')     # never started
@@ -320,8 +337,8 @@ def test_json_report_drops_events():
 
 def test_parse_scenarios():
     assert cli.parse_scenarios('default') == list(range(1, 10)) + list(
-        range(11, 22))
-    assert cli.parse_scenarios('all') == list(range(1, 22))
+        range(11, 24))
+    assert cli.parse_scenarios('all') == list(range(1, 24))
     assert cli.parse_scenarios('1,3-5,3') == [1, 3, 4, 5]
     with pytest.raises(Exception):
         cli.parse_scenarios('99')
@@ -342,3 +359,28 @@ def test_cinder_conf_patch_options(tmp_path):
     assert 'volume_driver = drill.slowdriver.SlowDriver' in text
     assert 'host = %s' % config.HOST in text
     assert 'backup_workers = 2' in text
+
+
+def test_held_until_exit_and_prefetch_contract():
+    # vol-0 exits at 7.4: 'h' started on vol-1 only after it (held by the
+    # stopped consumer), 'f' started at once (0.5 s after its cast)
+    r = _result(n=23)
+    r['ops'] += [op(rid='h', sent=6.0, phase='overlap',
+                    history=[(9.0, ['available', False, 1])]),
+                 op(rid='f', sent=6.2, phase='overlap',
+                    history=[(9.0, ['available', False, 1])])]
+    r['events'] += [ev(8.0, 'start', 'create_volume', 'h', 'vol-1'),
+                    ev(6.7, 'start', 'create_volume', 'f', 'vol-1')]
+    r = model.summarize(r)
+    assert r['held_until_exit'] == 1
+    assert r['free_arrival_to_start'] == pytest.approx(0.5)
+    assert model.check_contract(r) == []
+    # three held with two queues at prefetch 1, and a slow free one
+    r['held_until_exit'] = 3
+    r['free_arrival_to_start'] = 2.5
+    assert model.check_contract(r) == [
+        '3 arrivals held until the exit (prefetch allows 2)',
+        'the other arrivals waited 2.50 s (max 2.0)']
+    r['free_arrival_to_start'] = None      # none went elsewhere
+    assert 'the other arrivals waited - s (max 2.0)' in \
+        model.check_contract(r)
