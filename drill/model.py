@@ -130,7 +130,7 @@ def pod_metrics(pod, events, ops):
     inflight = 0
     arriving = 0
     delays = []
-    held = 0            # arrivals that started only after this pod's exit
+    held = 0            # arrivals that started only as this pod exited
     free = []           # delays of the other arrivals
     if st is not None:
         for op in ops:
@@ -146,7 +146,10 @@ def pod_metrics(pod, events, ops):
                 starts = [run['start'] for run in op.get('runs', [])]
                 if starts:
                     delays.append(min(starts) - op['sent'])
-                    if ex is not None and min(starts) >= ex:
+                    # requeued when the pod closes its connections: after
+                    # its last op ended, just before its exit
+                    if min(starts) >= (last if last is not None and
+                                       last >= st else ex or 1e18):
                         held += 1
                     else:
                         free.append(min(starts) - op['sent'])

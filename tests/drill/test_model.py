@@ -362,14 +362,15 @@ def test_cinder_conf_patch_options(tmp_path):
 
 
 def test_held_until_exit_and_prefetch_contract():
-    # vol-0 exits at 7.4: 'h' started on vol-1 only after it (held by the
-    # stopped consumer), 'f' started at once (0.5 s after its cast)
+    # vol-0's last op ends at 7.0, it exits at 7.4: 'h' started on vol-1
+    # only after that last op (held by the stopped consumer, requeued as
+    # it closed), 'f' started at once (0.5 s after its cast)
     r = _result(n=23)
     r['ops'] += [op(rid='h', sent=6.0, phase='overlap',
                     history=[(9.0, ['available', False, 1])]),
                  op(rid='f', sent=6.2, phase='overlap',
                     history=[(9.0, ['available', False, 1])])]
-    r['events'] += [ev(8.0, 'start', 'create_volume', 'h', 'vol-1'),
+    r['events'] += [ev(7.2, 'start', 'create_volume', 'h', 'vol-1'),
                     ev(6.7, 'start', 'create_volume', 'f', 'vol-1')]
     r = model.summarize(r)
     assert r['held_until_exit'] == 1
