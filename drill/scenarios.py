@@ -698,6 +698,20 @@ def s20_backup_workers_cleanup(run):
         for op in ops}
 
 
+def _stream(run, stop, count, rate, spec, phase):
+    """Send spec(i) in phase(i) every rate seconds, count times, until
+    stop is set; returns the started thread."""
+    def send():
+        for i in range(count):
+            if stop.is_set():
+                break
+            run.send([spec(i)], phase(i))
+            stop.wait(rate)
+    th = threading.Thread(target=send, daemon=True)
+    th.start()
+    return th
+
+
 def s21_cluster(run):
     """Two members of an active-active cluster, creates streaming in to
     the cluster, one member SIGTERMed: every create runs, on the other
@@ -707,18 +721,11 @@ def s21_cluster(run):
     b = run.pod(VOLUME, conf=run.host_conf(config.HOST + '-b'))
     run.ready(b)
     stop = threading.Event()
-
-    def stream():
-        for i in range(run.t.s21_creates):
-            if stop.is_set():
-                break
-            run.send([{'kind': 'create_volume',
-                       'backend': config.BACKENDS[i % 2],
-                       'seconds': run.t.op / 2}],
-                     'inflight' if i < 4 else 'stream')
-            stop.wait(run.t.s21_rate)
-    th = threading.Thread(target=stream, daemon=True)
-    th.start()
+    th = _stream(run, stop, run.t.s21_creates, run.t.s21_rate,
+                 lambda i: {'kind': 'create_volume',
+                            'backend': config.BACKENDS[i % 2],
+                            'seconds': run.t.op / 2},
+                 lambda i: 'inflight' if i < 4 else 'stream')
     try:
         run.wait_started([op for op in run.ops if op['phase'] == 'inflight'
                           ][:1])
@@ -752,17 +759,10 @@ def s22_scheduler(run):
         run.ready(pod, host=host)
         scheds.append(pod)
     stop = threading.Event()
-
-    def stream():
-        for i in range(run.t.s22_creates):
-            if stop.is_set():
-                break
-            run.send([{'kind': 'schedule_volume',
-                       'seconds': run.t.op / 2}],
-                     'before' if i < run.t.s22_before else 'stream')
-            stop.wait(run.t.s22_rate)
-    th = threading.Thread(target=stream, daemon=True)
-    th.start()
+    th = _stream(run, stop, run.t.s22_creates, run.t.s22_rate,
+                 lambda i: {'kind': 'schedule_volume',
+                            'seconds': run.t.op / 2},
+                 lambda i: 'before' if i < run.t.s22_before else 'stream')
     old = scheds[0]
     try:
         infra.wait_until(lambda: len(run.ops) >= run.t.s22_before, 60,
