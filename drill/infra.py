@@ -77,18 +77,27 @@ def find_bin(name):
     return shutil.which(name)
 
 
-def ensure_packages():
-    """apt-get install what is missing (apt-get update once first)."""
+def ensure_packages(binaries=None):
+    """apt-get install what is missing (apt-get update once first).
+
+    binaries: only the packages of these APT_PACKAGES keys.
+    """
     missing = sorted({pkg for b, pkg in APT_PACKAGES.items()
-                      if not find_bin(b)})
+                      if (binaries is None or b in binaries) and
+                      not find_bin(b)})
     if not missing:
         return
+    if os.geteuid() != 0:
+        raise DrillError('missing Debian packages %s; installing them needs '
+                         'root: apt-get install %s' % (
+                             ', '.join(missing), ' '.join(missing)))
     log('installing with apt-get: %s', ' '.join(missing))
     env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
     subprocess.run(['apt-get', 'update', '-q'], check=True, env=env,
                    stdout=subprocess.DEVNULL)
-    subprocess.run(['apt-get', 'install', '-y', '-q'] + missing, check=True,
-                   env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(['apt-get', 'install', '-y', '-q',
+                    '--no-install-recommends'] + missing,
+                   check=True, env=env, stdout=subprocess.DEVNULL)
 
 
 class ProcessRegistry:

@@ -160,8 +160,17 @@ def _fake_service(tmp_path, ignore_sigterm):
     return pod
 
 
-@pytest.mark.skipif(not shutil.which('dumb-init'), reason='no dumb-init')
-def test_pod_killed_at_termination_grace_period(tmp_path):
+@pytest.fixture
+def dumb_init():
+    """dumb-init from Debian, installed as the drill installs it.
+
+    Without root on a machine that lacks it the test fails, saying so.
+    """
+    infra.ensure_packages(['dumb-init'])
+    assert shutil.which('dumb-init'), 'dumb-init not on PATH after install'
+
+
+def test_pod_killed_at_termination_grace_period(tmp_path, dumb_init):
     pod = _fake_service(tmp_path, ignore_sigterm=True)
     pod.signal(signal.SIGTERM)
     assert pod.wait_exit(10) == 137
@@ -172,8 +181,7 @@ def test_pod_killed_at_termination_grace_period(tmp_path):
     assert pod.pids() == []
 
 
-@pytest.mark.skipif(not shutil.which('dumb-init'), reason='no dumb-init')
-def test_pod_exiting_in_time_is_not_killed(tmp_path):
+def test_pod_exiting_in_time_is_not_killed(tmp_path, dumb_init):
     pod = _fake_service(tmp_path, ignore_sigterm=False)
     pod.signal(signal.SIGTERM)
     assert pod.wait_exit(10) == 143
@@ -182,3 +190,17 @@ def test_pod_exiting_in_time_is_not_killed(tmp_path):
     assert not pod._grace_thread.is_alive()
     assert pod.summary()['grace_killed'] is None
     assert [name for _, name in pod.signals] == ['SIGTERM']
+
+
+def test_ensure_packages_without_root_says_what_is_missing(monkeypatch):
+    monkeypatch.setattr(infra, 'find_bin', lambda name: None)
+    monkeypatch.setattr(os, 'geteuid', lambda: 1000)
+    calls = []
+    monkeypatch.setattr(subprocess, 'run', lambda *a, **k: calls.append(a))
+    with pytest.raises(infra.DrillError, match='apt-get install dumb-init'):
+        infra.ensure_packages(['dumb-init'])
+    assert calls == []
+    # only the packages asked for
+    monkeypatch.setattr(os, 'geteuid', lambda: 0)
+    infra.ensure_packages(['dumb-init'])
+    assert calls[-1][0][-1:] == ['dumb-init']
