@@ -249,9 +249,10 @@ def cmd_mypy(ctx, args):
             tree.git(ctx.tree, "worktree", "remove", "--force",
                      pristine_dir, check=False)
             tree.git(ctx.tree, "worktree", "prune", check=False)
-    new = sorted(patched - pristine)
+    new = typecheck.new_errors(patched, pristine)
     print(f"mypy ({len(typecheck.typed_files(ctx.tree))} files): "
-          f"{len(patched)} errors, {len(pristine)} on the pristine tree, "
+          f"{sum(patched.values())} errors, {sum(pristine.values())} on the "
+          f"pristine tree, "
           f"{len(new)} new")
     if new:
         print(text)

@@ -7,6 +7,7 @@ patched tree that the pristine tree does not have.  Errors are compared
 without line and column numbers, which the patches shift.
 """
 
+import collections
 import configparser
 import pathlib
 import re
@@ -41,11 +42,21 @@ def config_text(tree: pathlib.Path) -> str:
     return "\n".join(lines)
 
 
-def errors(output: str) -> set[tuple[str, str]]:
-    """(path, message) of every error line of mypy's output."""
-    found = set()
+def errors(output: str) -> collections.Counter:
+    """How often each (path, message) error line is in mypy's output.
+
+    A count, not a set: a second copy of an error the pristine tree has once
+    in the same file is a new error.
+    """
+    found: collections.Counter = collections.Counter()
     for line in output.splitlines():
         m = ERROR.match(line.strip())
         if m:
-            found.add((m.group("path"), m.group("msg").strip()))
+            found[(m.group("path"), m.group("msg").strip())] += 1
     return found
+
+
+def new_errors(patched: collections.Counter,
+               pristine: collections.Counter) -> list[tuple[str, str]]:
+    """The errors of the patched tree beyond the pristine tree's, sorted."""
+    return sorted((patched - pristine).elements())

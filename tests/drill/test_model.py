@@ -1,4 +1,5 @@
 """Fast unit tests of the drill's own logic (no servers)."""
+import argparse
 import json
 
 import pytest
@@ -340,7 +341,8 @@ def test_parse_scenarios():
         range(11, 24))
     assert cli.parse_scenarios('all') == list(range(1, 24))
     assert cli.parse_scenarios('1,3-5,3') == [1, 3, 4, 5]
-    with pytest.raises(Exception):
+    with pytest.raises(argparse.ArgumentTypeError,
+                       match=r'unknown scenarios: \[99\]'):
         cli.parse_scenarios('99')
 
 

@@ -119,7 +119,8 @@ def test_export_then_rebuild_round_trip_has_zero_diff(project):
     assert text.startswith("From 0000000000000000000000000000000000000000")
     assert "Subject: [PATCH] [SAP] Change f3" in text
     assert f"Change-Id: I{'1' * 40}" in text
-    assert not text.rstrip().endswith(("--", "2.39.5"))  # no version footer
+    # no "-- \n<git version>" signature footer, whatever git's version
+    assert "\n-- \n" not in text
     head_before = git(tree, "rev-parse", "HEAD")
 
     # Exporting the unchanged tree changes nothing.

@@ -38,11 +38,20 @@ def test_config_keeps_mypy_settings_but_no_report_in_the_tree(tmp_path):
 
 def test_errors_ignore_line_numbers_and_notes():
     assert typecheck.errors(OUTPUT) == {
-        ("demo/a.py", "Incompatible types in assignment  [assignment]"),
-        ("demo/b.py", 'Unused "type: ignore" comment  [unused-ignore]'),
+        ("demo/a.py", "Incompatible types in assignment  [assignment]"): 1,
+        ("demo/b.py", 'Unused "type: ignore" comment  [unused-ignore]'): 1,
     }
     moved = OUTPUT.replace("a.py:12:5", "a.py:40:1")
     assert typecheck.errors(moved) == typecheck.errors(OUTPUT)
+    assert typecheck.new_errors(typecheck.errors(moved),
+                                typecheck.errors(OUTPUT)) == []
+
+
+def test_second_copy_of_a_pristine_error_is_new():
+    line = next(ln for ln in OUTPUT.splitlines() if "a.py:12:5" in ln)
+    patched = typecheck.errors(OUTPUT + "\n" + line.replace("12:5", "80:1"))
+    assert typecheck.new_errors(patched, typecheck.errors(OUTPUT)) == [
+        ("demo/a.py", "Incompatible types in assignment  [assignment]")]
 
 
 def test_typed_files_skip_comments_and_blank_lines(tmp_path):
