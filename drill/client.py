@@ -229,14 +229,6 @@ class Client:
             return [[r[0], r[1], r[2], r[3], str(r[4]), bool(r[5])]
                     for r in rows]
 
-    def services(self):
-        import sqlalchemy as sa
-        with self.engine.connect() as c:
-            rows = c.execute(sa.text(
-                'SELECT id, host, `binary`, updated_at, disabled FROM services'
-                ' WHERE deleted = 0'))
-            return [[r[0], r[1], r[2], str(r[3]), bool(r[4])] for r in rows]
-
 
 def main(argv=None):
     import argparse

@@ -352,13 +352,6 @@ class RabbitMQ:
             kill_session(self.proc, 'rabbitmq-server', timeout=30)
             self.proc = None
 
-    def stop_all(self):
-        self.stop()
-        if self.epmd is not None:
-            REGISTRY.remove(self.epmd)
-            stop_process(self.epmd, 'epmd')
-            self.epmd = None
-
     def ctl(self, *args):
         r = subprocess.run(
             [os.path.join(RABBIT_BIN, 'rabbitmqctl'), '-n', self.nodename] +

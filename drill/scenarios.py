@@ -81,7 +81,6 @@ class Run:
         self.extra = {}
         self._lock = threading.Lock()
         self._stop_poll = threading.Event()
-        self.phase = 'setup'
         dbname = 'drill_%s_s%d' % (variant, n)
         env.db.create_db(dbname, template=env.templates[variant])
         vhost = 'drill_%s_s%d' % (variant, n)
@@ -102,7 +101,6 @@ class Run:
 
     # ------------------------------------------------------------ helpers
     def progress(self, phase):
-        self.phase = phase
         infra.log('s%-2d %-27s [%-8s] %-28s +%5.1fs', self.n, self.name,
                   self.variant, phase, time.time() - self.t0)
 
@@ -228,7 +226,7 @@ class Run:
                     model.op_state(op['kind'], op['history'][-1][1]
                                    if op['history'] else None) == 'pending']
 
-    def wait_started(self, ops, timeout=60, kind=None):
+    def wait_started(self, ops, timeout=60):
         want = {op['rid'] for op in ops}
 
         def check():

@@ -38,8 +38,7 @@ def _stamp(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def make_venv(pin: Pin, venv: pathlib.Path, install: list[str],
-              extra_requirements: list[pathlib.Path] = ()) -> str:
+def make_venv(pin: Pin, venv: pathlib.Path, install: list[str]) -> str:
     """Create `venv` with the lock, then `install` (pip args, no deps).
 
     Skipped when the venv was built from the same lock and arguments.
@@ -47,8 +46,7 @@ def make_venv(pin: Pin, venv: pathlib.Path, install: list[str],
     if not pin.constraints.is_file():
         raise ForkError(f"constraints lock {pin.constraints} is missing; "
                         f"create it with `python -m forktool lock`")
-    reqs = [pin.constraints, *extra_requirements]
-    stamp = _stamp(*(p.read_text() for p in reqs), *install)
+    stamp = _stamp(pin.constraints.read_text(), *install)
     stamp_file = venv / ".forktool-stamp"
     if stamp_file.exists() and stamp_file.read_text() == stamp:
         return f"{venv} is up to date"
@@ -56,8 +54,7 @@ def make_venv(pin: Pin, venv: pathlib.Path, install: list[str],
         shutil.rmtree(venv)
     run([_python(pin), "-m", "venv", venv], what="venv")
     pip = [venv / "bin" / "python", "-m", "pip", "--disable-pip-version-check"]
-    run([*pip, "install", "-q", "-r", pin.constraints,
-         *[a for r in extra_requirements for a in ("-r", r)]],
+    run([*pip, "install", "-q", "-r", pin.constraints],
         what="pip install of the lock")
     if install:
         run([*pip, "install", "-q", "--no-deps", *install],

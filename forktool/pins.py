@@ -60,8 +60,3 @@ def load(root: pathlib.Path, series: str) -> Pin:
         upper_constraints=(root / upper).resolve() if upper else None,
         unit_slice=tuple(entry.get("unit_slice", ())),
     )
-
-
-def all_series(root: pathlib.Path) -> list[str]:
-    data = tomllib.loads((root / "pins.toml").read_text())
-    return sorted(data.get("series", {}))
