@@ -89,10 +89,22 @@ def _commit_patch_id(tree, rev):
 def local_work(tree: pathlib.Path, pin: Pin,
                patch_dir: pathlib.Path) -> list[str]:
     """Reasons why rebuilding `tree` would lose work (empty: safe)."""
+    state = tree_state(tree, pin)
+    if not (tree / ".git").is_dir() or not _has_tag(tree, pin):
+        return state
+    return state + unexported(tree, pin, patch_dir)
+
+
+def _has_tag(tree, pin) -> bool:
+    return git(tree, "rev-parse", "-q", "--verify", f"refs/tags/{tag(pin)}",
+               check=False).returncode == 0
+
+
+def tree_state(tree: pathlib.Path, pin: Pin) -> list[str]:
+    """What is wrong with the tree itself: not ours, dirty, mid-operation."""
     if not (tree / ".git").is_dir():
         return [f"{tree} exists but is not a git repository"]
-    if git(tree, "rev-parse", "-q", "--verify", f"refs/tags/{tag(pin)}",
-           check=False).returncode != 0:
+    if not _has_tag(tree, pin):
         return [f"{tree} has no {tag(pin)} tag (not built by forktool for "
                 f"{pin.package} {pin.version})"]
     reasons = []
@@ -110,11 +122,18 @@ def local_work(tree: pathlib.Path, pin: Pin,
         more = (f"\n    ... and {len(files) - 10} more"
                 if len(files) > 10 else "")
         reasons.append(f"uncommitted edits:\n    {listing}{more}")
+    if git(tree, "symbolic-ref", "-q", "HEAD", check=False).returncode:
+        reasons.append("HEAD is detached")
+    return reasons
+
+
+def unexported(tree: pathlib.Path, pin: Pin,
+               patch_dir: pathlib.Path) -> list[str]:
+    """The tree's commits that are not in the queue."""
     # Commits made from the queue (now or by an earlier build) are not work.
     exported = {patch_id(p.read_text()) for p in series_patches(patch_dir)}
     exported |= _applied_ids(tree)
-    if git(tree, "symbolic-ref", "-q", "HEAD", check=False).returncode:
-        reasons.append("HEAD is detached")
+    reasons = []
     for rev in _commits(tree, pin):
         if _commit_patch_id(tree, rev) not in exported:
             subject = git(tree, "log", "-1", "--format=%h %s", rev).stdout
@@ -241,8 +260,8 @@ def export(root: pathlib.Path, pin: Pin) -> str:
     patch_dir = root / "patches" / pin.series
     if not (tree / ".git").is_dir():
         raise ForkError(f"{tree} does not exist; run `make fork` first")
-    reasons = [r for r in local_work(tree, pin, patch_dir)
-               if not r.startswith("commit ")]
+    # Unexported commits are what export is for.
+    reasons = tree_state(tree, pin)
     if reasons:
         raise ForkError(f"cannot export {tree}:\n  - " +
                         "\n  - ".join(reasons) +

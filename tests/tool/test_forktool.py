@@ -183,6 +183,55 @@ def test_refuses_to_clobber_unexported_commits(project):
     assert "is up to date" in ft(project, "fork").stdout
 
 
+def test_export_removes_patches_no_longer_in_the_tree(project):
+    ft(project, "fork")
+    tree = tree_of(project)
+    commit_change(tree)
+    commit_change(tree, old="return 7\n", new="return 7 + 0\n",
+                  title="Second change")
+    ft(project, "export")
+    pdir = project / "patches" / SERIES
+    assert len(list(pdir.glob("*.patch"))) == 2
+    git(tree, "reset", "-q", "--hard", "HEAD~1")    # drop the second
+    # the stale patch removed, the series rewritten
+    assert "2 files changed" in ft(project, "export").stdout
+    assert [p.name for p in pdir.glob("*.patch")] == [
+        "0001-SAP-Change-f3.patch"]
+    assert (pdir / "series").read_text() == "0001-SAP-Change-f3.patch\n"
+
+
+def test_export_refuses_merge_commits(project):
+    ft(project, "fork")
+    tree = tree_of(project)
+    git(tree, "checkout", "-q", "-b", "side")
+    commit_change(tree)
+    git(tree, "checkout", "-q", "-")
+    commit_change(tree, old="return 7\n", new="return 7 + 0\n",
+                  title="Second change")
+    git(tree, "merge", "-q", "--no-edit", "side")
+    proc = ft(project, "export", check=False)
+    assert proc.returncode == 1
+    assert "merge commits" in proc.stderr
+    assert (project / "patches" / SERIES / "series").read_text() == ""
+
+
+@pytest.mark.parametrize("marker, what", [
+    ("rebase-apply", "a git am/rebase"), ("rebase-merge", "a rebase"),
+    ("MERGE_HEAD", "a merge"), ("CHERRY_PICK_HEAD", "a cherry-pick")])
+def test_refuses_a_tree_mid_operation(project, marker, what):
+    ft(project, "fork")
+    tree = tree_of(project)
+    path = tree / ".git" / marker
+    if marker.endswith("_HEAD"):
+        path.write_text(git(tree, "rev-parse", "HEAD"))
+    else:
+        path.mkdir()
+    for command in ("fork", "export"):
+        proc = ft(project, command, check=False)
+        assert proc.returncode == 1
+        assert f"{what} is in progress" in proc.stderr
+
+
 def test_refuses_a_folder_it_did_not_build(project):
     tree = tree_of(project)
     tree.mkdir(parents=True)
