@@ -325,7 +325,8 @@ def cmd_test(ctx, args):
         ("pep8", lambda: cmd_pep8(ctx, args)),
         # The unit slice, run once: under coverage.
         ("unit-slice+cover", lambda: cmd_cover(ctx, argparse.Namespace(
-            full=False, regex=[], concurrency=None, fail_under=95.0))),
+            full=False, regex=[], concurrency=None,
+            fail_under=cover.FAIL_UNDER))),
         ("mypy", lambda: cmd_mypy(ctx, args)),
         # The tool's own tests and the rolling-update drill (patched and
         # upstream side by side; the patched fork's contract is asserted).
@@ -388,7 +389,7 @@ def parser():
             "--full or regexes); coverage of the lines the patches add")
     c.add_argument("--full", action="store_true")
     c.add_argument("--concurrency", type=int)
-    c.add_argument("--fail-under", type=float, default=95.0,
+    c.add_argument("--fail-under", type=float, default=cover.FAIL_UNDER,
                    help="minimum percentage (default: %(default)s)")
     c.add_argument("regex", nargs="*")
     add("lint", cmd_lint, "flake8 (pyflakes, pycodestyle errors) on our "

@@ -14,6 +14,10 @@ import re
 
 from forktool import ForkError
 
+# Minimum coverage of the added lines (issue: >= 95 %), for `cover` and
+# the `test` suite alike.
+FAIL_UNDER = 95.0
+
 HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 RCFILE = """\
