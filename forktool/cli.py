@@ -282,7 +282,8 @@ def cmd_lock(ctx, args):
         src.mkdir()
         sdist.extract(ctx.sdist(), src)
         v = pathlib.Path(tmp) / "venv"
-        env.run([sys.executable, "-m", "venv", v])
+        # The Python of the series, as the venvs that install the lock.
+        env.run([env.python_of(ctx.pin), "-m", "venv", v])
         py = v / "bin" / "python"
         env.run([py, "-m", "pip", "install", "-q", "-c", upper,
                  "-r", src / "requirements.txt",
@@ -293,12 +294,15 @@ def cmd_lock(ctx, args):
                                 check=True).stdout.splitlines()
     keep = [ln for ln in frozen if ln.split("==")[0].lower()
             not in ("pip", ctx.pin.package)]
+    upper_sha = hashlib.sha256(upper.read_bytes()).hexdigest()
     head = (f"# Constraints lock for series {ctx.pin.series} "
             f"({ctx.pin.package} {ctx.pin.version}, Python "
-            f"{ctx.pin.python}).\n# Resolved from {upper.name} with "
-            f"requirements.txt + test-requirements.txt + setuptools<82;\n"
-            f"# regenerate with: python -m forktool lock --series "
-            f"{ctx.pin.series}\n")
+            f"{ctx.pin.python}).\n"
+            f"# Produced by: python -m forktool lock --series "
+            f"{ctx.pin.series}\n"
+            f"# from {upper.name} (sha256 {upper_sha}) with\n"
+            f"# {ctx.pin.sdist_name}'s requirements.txt + "
+            f"test-requirements.txt + setuptools<82.\n")
     ctx.pin.constraints.write_text(head + "\n".join(keep) + "\n")
     print(f"wrote {ctx.pin.constraints} ({len(keep)} packages)")
 

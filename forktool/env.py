@@ -26,7 +26,7 @@ def run(cmd, cwd=None, env=None, what=None, capture=False, ok=(0,)):
     return proc
 
 
-def _python(pin: Pin) -> str:
+def python_of(pin: Pin) -> str:
     exe = shutil.which(f"python{pin.python}")
     if exe is None:
         raise ForkError(f"python{pin.python} (pins.toml, series "
@@ -52,7 +52,7 @@ def make_venv(pin: Pin, venv: pathlib.Path, install: list[str]) -> str:
         return f"{venv} is up to date"
     if venv.exists():
         shutil.rmtree(venv)
-    run([_python(pin), "-m", "venv", venv], what="venv")
+    run([python_of(pin), "-m", "venv", venv], what="venv")
     pip = [venv / "bin" / "python", "-m", "pip", "--disable-pip-version-check"]
     run([*pip, "install", "-q", "-r", pin.constraints],
         what="pip install of the lock")
