@@ -300,7 +300,8 @@ def cmd_lock(ctx, args):
             f"{ctx.pin.python}).\n"
             f"# Produced by: python -m forktool lock --series "
             f"{ctx.pin.series}\n"
-            f"# from {upper.name} (sha256 {upper_sha}) with\n"
+            f"# from {os.path.relpath(upper, ctx.root)} (sha256 "
+            f"{upper_sha}) with\n"
             f"# {ctx.pin.sdist_name}'s requirements.txt + "
             f"test-requirements.txt + setuptools<82.\n")
     ctx.pin.constraints.write_text(head + "\n".join(keep) + "\n")
