@@ -104,13 +104,19 @@ def test_check_import_detects_a_changed_import(project):
     assert "content differs: demo/core.py" in proc.stderr
 
 
-def test_export_then_rebuild_round_trip_has_zero_diff(project):
+def fork_two_changes_exported(project):
+    """Fork, commit two changes in the tree, export; returns the tree."""
     ft(project, "fork")
     tree = tree_of(project)
     commit_change(tree)
     commit_change(tree, old="return 7\n", new="return 7 + 0\n",
                   title="Second change")
     ft(project, "export")
+    return tree
+
+
+def test_export_then_rebuild_round_trip_has_zero_diff(project):
+    tree = fork_two_changes_exported(project)
     pdir = project / "patches" / SERIES
     names = (pdir / "series").read_text().split()
     assert names == ["0001-SAP-Change-f3.patch", "0002-Second-change.patch"]
@@ -184,12 +190,7 @@ def test_refuses_to_clobber_unexported_commits(project):
 
 
 def test_export_removes_patches_no_longer_in_the_tree(project):
-    ft(project, "fork")
-    tree = tree_of(project)
-    commit_change(tree)
-    commit_change(tree, old="return 7\n", new="return 7 + 0\n",
-                  title="Second change")
-    ft(project, "export")
+    tree = fork_two_changes_exported(project)
     pdir = project / "patches" / SERIES
     assert len(list(pdir.glob("*.patch"))) == 2
     git(tree, "reset", "-q", "--hard", "HEAD~1")    # drop the second
