@@ -107,6 +107,30 @@ def last_activity(events, gen, until=None):
     return max(ts) if ts else None
 
 
+def _held_bound(pod, ops, arrival, st, ex, last):
+    """Earliest start of an arrival a stopped consumer of the pod held.
+
+    The broker requeues it when the process that consumes the arrival's
+    queue closes its connections: after that process's last op ended.
+    cinder-volume runs one process per backend: that is the pod's last op
+    on the same backend (another backend's process may drain longer).
+    Otherwise, or without ops there, the pod's last activity, or its exit.
+    """
+    backend = arrival.get('backend')
+    if pod.get('binary') != 'cinder-volume':
+        backend = None
+    ends = [run['end'] for op in ops
+            if backend is not None and op.get('backend') == backend
+            for run in op.get('runs', [])
+            if run['gen'] == pod['name'] and run['end'] is not None and
+            run['end'] >= st and (ex is None or run['end'] <= ex)]
+    if ends:
+        return max(ends)
+    if last is not None and last >= st:
+        return last
+    return ex if ex is not None else 1e18
+
+
 def pod_metrics(pod, events, ops):
     """Metrics of a pod that got SIGTERM (or SIGKILL)."""
     st = pod.get('sigterm')
@@ -146,10 +170,8 @@ def pod_metrics(pod, events, ops):
                 starts = [run['start'] for run in op.get('runs', [])]
                 if starts:
                     delays.append(min(starts) - op['sent'])
-                    # requeued when the pod closes its connections: after
-                    # its last op ended, just before its exit
-                    if min(starts) >= (last if last is not None and
-                                       last >= st else ex or 1e18):
+                    if min(starts) >= _held_bound(pod, ops, op, st, ex,
+                                                  last):
                         held += 1
                     else:
                         free.append(min(starts) - op['sent'])

@@ -387,3 +387,30 @@ def test_held_until_exit_and_prefetch_contract():
     r['free_arrival_to_start'] = None      # none went elsewhere
     assert 'the other arrivals waited - s (max 2.0)' in \
         model.check_contract(r)
+
+
+def test_held_until_exit_per_backend_process():
+    # cinder-volume runs one process per backend: slow1's ends its last op
+    # at 6.0 and exits, so the broker requeues what its stopped consumer
+    # held ('h1' starts at 6.2), while slow2's drains on to 7.0.  'h1' was
+    # held all the same; 'f' started 0.3 s after its cast.
+    r = _result(n=23)
+    r['pods'][0]['binary'] = 'cinder-volume'
+    for o in r['ops']:
+        o['backend'] = 'slow2'
+    r['ops'] += [op(rid='b1', history=[(1.0, ['creating', False, 1]),
+                                       (6.1, ['available', False, 1])]),
+                 op(rid='h1', sent=5.2, phase='overlap',
+                    history=[(9.0, ['available', False, 1])]),
+                 op(rid='f', sent=5.3, phase='overlap',
+                    history=[(9.0, ['available', False, 1])])]
+    for o in r['ops'][-3:]:
+        o['backend'] = 'slow1'
+    r['events'] += [ev(1.5, 'start', 'create_volume', 'b1', 'vol-0'),
+                    ev(6.0, 'end', 'create_volume', 'b1', 'vol-0'),
+                    ev(6.2, 'start', 'create_volume', 'h1', 'vol-1'),
+                    ev(5.6, 'start', 'create_volume', 'f', 'vol-1')]
+    r = model.summarize(r)
+    assert r['held_until_exit'] == 1
+    assert r['free_arrival_to_start'] == pytest.approx(0.3)
+    assert model.check_contract(r) == []
