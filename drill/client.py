@@ -153,9 +153,11 @@ class Client:
         return {'kind': 'extend_volume', 'rid': vol.id, 'sent': sent,
                 'backend': backend}
 
-    def _backup(self, vol, status, seconds=None):
+    def _backup(self, vol, status, seconds=None, device_seconds=None):
         from cinder import objects
         meta = {'drill_seconds': str(seconds)} if seconds is not None else {}
+        if device_seconds is not None:
+            meta['drill_device_seconds'] = str(device_seconds)
         b = objects.Backup(
             context=self.ctxt, user_id='drill-user',
             project_id='drill-project', volume_id=vol.id, status=status,
@@ -166,7 +168,8 @@ class Client:
         b.create()
         return b
 
-    def create_backup(self, backend, seconds=None, rid=None):
+    def create_backup(self, backend, seconds=None, rid=None,
+                      device_seconds=None):
         from cinder import objects
         if rid:
             vol = objects.Volume.get_by_id(self.ctxt, rid)
@@ -175,7 +178,7 @@ class Client:
         vol.previous_status = vol.status
         vol.status = 'backing-up'
         vol.save()
-        b = self._backup(vol, 'creating', seconds)
+        b = self._backup(vol, 'creating', seconds, device_seconds)
         sent = time.time()
         self.bapi.create_backup(self.ctxt, b)
         return {'kind': 'create_backup', 'rid': b.id, 'sent': sent,

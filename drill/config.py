@@ -64,6 +64,9 @@ class Timing:
         self.s22_creates = 40
         self.s22_rate = 0.1
         self.s22_before = 10
+        # scenario 24: the volume service prepares a backup's device this
+        # long; cinder-backup's replacement is ready before it is done
+        self.s24_device = 12.0 if quick else 20.0
         # scenario 8
         # the ops outlast both faults and the clients' reconnect backoff
         # (outage 20 s + broker restart ~7 s + up to 3 s): an op that ends

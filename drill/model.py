@@ -228,7 +228,7 @@ def summarize(result):
 
 
 # ---------------------------------------------------------------- contracts
-GENERIC = {1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 14, 16, 19, 21, 22, 23}
+GENERIC = {1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 14, 16, 19, 21, 22, 23, 24}
 MAX_EXIT_AFTER_LAST_OP = 0.5
 # scenarios whose pod the kubelet SIGKILLs at terminationGracePeriodSeconds
 KILLED_BY_DESIGN = {13, 15}

@@ -33,6 +33,7 @@ NAMES = {
     21: 'active-active cluster',
     22: 'cinder-scheduler',
     23: 'rolling overlap, prefetch 1',
+    24: 'backup device, 4 workers',
 }
 ALL = tuple(sorted(NAMES))
 DEFAULT = tuple(n for n in ALL if n != 10)   # 10 (dumb-init default) extra
@@ -696,6 +697,29 @@ def s20_backup_workers_cleanup(run):
         for op in ops}
 
 
+def s24_backup_device(run):
+    """cinder-backup (backup_workers 4) gets SIGTERM while cinder-volume
+    prepares the device of a backup it started; the replacement starts at
+    once.  The volume service's continue_backup must reach a process that
+    takes it: the one of the old pod that awaits it, or the new pod."""
+    _start_volume(run)
+    run.progress('start bak-0 (4 workers)')
+    old = run.pod(BACKUP)
+    run.ready(old)
+    ops = run.send([{'kind': 'create_backup', 'backend': 'slow1',
+                     'seconds': run.t.backup_op,
+                     'device_seconds': run.t.s24_device}], 'inflight')
+    run.wait_started(ops)       # get_backup_device on vol-0
+    run.progress('SIGTERM %s' % old.name)
+    run.terminate(old)
+    run.progress('start bak-1 (overlap)')
+    new = run.pod(BACKUP)
+    run.ready(new)
+    run.progress('wait %s exit' % old.name)
+    old.wait_exit(run.t.exit_timeout)
+    run.settle()
+
+
 def _stream(run, stop, count, rate, spec, phase):
     """Send spec(i) in phase(i) every rate seconds, count times, until
     stop is set; returns the started thread."""
@@ -805,7 +829,8 @@ FUNCS = {1: s1_inflight, 2: s2_late, 3: s3_overlap, 4: s4_backup,
          # mixed versions, judged against their upstream-only baseline
          17: s17_first_rollout, 18: s18_rollback, 19: s19_short_timing,
          20: s20_backup_workers_cleanup, 21: s21_cluster,
-         22: s22_scheduler, 23: s23_overlap_prefetch}
+         22: s22_scheduler, 23: s23_overlap_prefetch,
+         24: s24_backup_device}
 
 QUORUM = {('oslo_messaging_rabbit', 'rabbit_quorum_queue'): 'true',
           ('oslo_messaging_rabbit', 'rabbit_transient_quorum_queue'): 'true'}
@@ -828,6 +853,8 @@ def overrides_for(n, timing):
                 timing.s19_service_down_time}
     if n == 12:
         return {('DEFAULT', 'backup_workers'): '1'}
+    if n == 24:
+        return {('DEFAULT', 'backup_workers'): '4'}
     if n == 7:
         sec, opt = config.PATCH_OPTIONS['drain_timeout']
         return {(sec, opt): timing.s7_drain_timeout,

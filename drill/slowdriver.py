@@ -63,13 +63,13 @@ def emit(event, op, rid, **extra):
         os.close(fd)
 
 
-def _meta_seconds(obj, default):
-    """Per-resource duration from metadata key drill_seconds."""
+def _meta_seconds(obj, default, key='drill_seconds'):
+    """Per-resource duration from metadata key (drill_seconds)."""
     try:
         meta = obj.metadata or {}
     except Exception:  # noqa: BLE001 - lazy-load failures: use the default
         meta = {}
-    value = meta.get('drill_seconds') if hasattr(meta, 'get') else None
+    value = meta.get(key) if hasattr(meta, 'get') else None
     if value is None:
         return default
     return float(value)
@@ -207,6 +207,16 @@ class SlowDriver(driver.VolumeDriver):
             t.sleep()
 
     # ---- export / attach: quick, local file through os-brick LocalConnector
+    def get_backup_device(self, context, backup):
+        # the temporary snapshot or volume of a backup, made in the volume
+        # service before it casts continue_backup: metadata key
+        # drill_device_seconds of the backup (default 0)
+        with _Timed('get_backup_device', backup.id,
+                    _meta_seconds(backup, 0.0, 'drill_device_seconds'),
+                    self.backend_name) as t:
+            t.sleep()
+            return super().get_backup_device(context, backup)
+
     def ensure_export(self, context, volume):
         pass
 

@@ -338,8 +338,8 @@ def test_json_report_drops_events():
 
 def test_parse_scenarios():
     assert cli.parse_scenarios('default') == list(range(1, 10)) + list(
-        range(11, 24))
-    assert cli.parse_scenarios('all') == list(range(1, 24))
+        range(11, 25))
+    assert cli.parse_scenarios('all') == list(range(1, 25))
     assert cli.parse_scenarios('1,3-5,3') == [1, 3, 4, 5]
     with pytest.raises(argparse.ArgumentTypeError,
                        match=r'unknown scenarios: \[99\]'):
