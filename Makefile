@@ -36,4 +36,4 @@ bench:           ## benchmarks, patched vs upstream side by side (needs make for
 drill:           ## the rolling-update drill, full durations, patched vs upstream
 	$(MAKE) fork venv venv-upstream
 	$(PY) -m forktool tools-venv --series $(SERIES)
-	build/venv-tools/bin/python -m drill run --out build/drill
+	DRILL_SERIES=$(SERIES) build/venv-tools/bin/python -m drill run --out build/drill

@@ -16,8 +16,18 @@ from drill import scenarios
 from drill.services import venv_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_PATCHED = os.path.join(ROOT, 'build', 'venv-2025.1')
-DEFAULT_UPSTREAM = os.path.join(ROOT, 'build', 'venv-upstream-2025.1')
+# The series under test: its venvs are forktool's (build/venv-<series>,
+# build/venv-upstream-<series>); make test passes them explicitly.
+DEFAULT_SERIES = os.environ.get('DRILL_SERIES', '2025.1')
+
+
+def venvs_of(series):
+    """(patched, upstream) venvs forktool builds for a series."""
+    return (os.path.join(ROOT, 'build', 'venv-%s' % series),
+            os.path.join(ROOT, 'build', 'venv-upstream-%s' % series))
+
+
+DEFAULT_PATCHED, DEFAULT_UPSTREAM = venvs_of(DEFAULT_SERIES)
 VARIANTS = ('patched', 'upstream')
 
 

@@ -11,8 +11,14 @@ ran on), how many ran.
 import json
 import pathlib
 import re
+import shutil
 
+from forktool import checks
+from forktool import env
 from forktool import ForkError
+from forktool.git import git
+from forktool.git import tag
+from forktool.layout import Layout
 
 # Minimum coverage of the added lines (issue: >= 95 %), for `cover` and
 # the `test` suite alike.
@@ -125,3 +131,46 @@ def new_file_summary(report: dict, path: str) -> str:
             f"{s['missing_lines']} missed, {s['num_branches']} branches, "
             f"{s['num_partial_branches']} partial: "
             f"{s['percent_covered']:.1f}% with branches")
+
+
+def run(layout: Layout, full=False, regex=(), concurrency=None,
+        fail_under=FAIL_UNDER) -> None:
+    """Unit tests under coverage; coverage of the lines the patches add."""
+    out, tree, package = layout.cover_dir, layout.tree, layout.pin.package
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    rc = out / "coveragerc"
+    rc.write_text(rcfile_text(package, out / ".coverage"))
+    e = checks.stestr(layout, full, regex, concurrency,
+                      python=f"python -m coverage run --rcfile={rc}")
+    # Run in the tree: the reports name files relative to it.
+    for step in (["combine", "-q"],
+                 ["json", "-q", "-o", out / "coverage.json"],
+                 ["html", "-q", "-d", out / "html"]):
+        env.run(["python", "-m", "coverage", step[0], f"--rcfile={rc}",
+                 *step[1:]], cwd=tree, env=e, what=f"coverage {step[0]}")
+    base = tag(layout.pin)
+    # Against the working tree: the tests ran on it.
+    diff = git(tree, "diff", "-U0", "--no-color", "--no-renames",
+               base).stdout
+    added = added_lines(diff, f"{package}/tests/")
+    if not added:
+        raise ForkError(f"the patches add no code outside the tests "
+                        f"(diff from {base})")
+    script = out / "analyse.py"
+    script.write_text(ANALYSE)
+    env.run(["python", script, rc, out / "analysis.json", *sorted(added)],
+            cwd=tree, env=e, what="coverage analysis")
+    text, pct = table(measure(load_json(out / "analysis.json"), added))
+    print(f"coverage of the code lines added since {base} (statements; "
+          f"HTML: {out / 'html'}):")
+    print(text)
+    report = load_json(out / "coverage.json")
+    new = git(tree, "diff", "--name-only", "--diff-filter=A",
+              base).stdout.split()
+    for path in new:
+        if path in added and path in report.get("files", {}):
+            print(new_file_summary(report, path))
+    if pct < fail_under:
+        raise ForkError(f"coverage of the added lines {pct:.1f}% is below "
+                        f"{fail_under}%")

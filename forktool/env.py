@@ -1,4 +1,5 @@
-"""Virtualenvs from the lock, Debian packages from bindep, test runners."""
+"""Virtualenvs from the locks, Debian packages, and the one subprocess
+wrapper."""
 
 import hashlib
 import os
@@ -8,29 +9,33 @@ import subprocess
 import sys
 
 from forktool import ForkError
-from forktool.pins import Pin
+from forktool.layout import Layout
 
 
-def run(cmd, cwd=None, env=None, what=None, capture=False, ok=(0,)):
-    """Run cmd, echoed; fail unless its exit code is in `ok`.
+def run(cmd, cwd=None, env=None, what=None, capture=False, ok=(0,),
+        input=None, echo=True):
+    """Run cmd (echoed unless echo is False); the one subprocess wrapper.
 
-    With capture, the output is returned (proc.stdout) and shown on failure.
+    Fails unless its exit code is in `ok` (None: any).  With capture, the
+    output is returned (proc.stdout, proc.stderr) and shown on failure.
     """
-    print("+ " + " ".join(str(c) for c in cmd), file=sys.stderr, flush=True)
+    if echo:
+        print("+ " + " ".join(str(c) for c in cmd), file=sys.stderr,
+              flush=True)
     proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env,
-                          capture_output=capture, text=capture)
-    if proc.returncode not in ok:
+                          capture_output=capture, input=input,
+                          text=capture or input is not None)
+    if ok is not None and proc.returncode not in ok:
         out = f":\n{proc.stderr or proc.stdout}" if capture else ""
         raise ForkError(f"{what or cmd[0]} failed (exit {proc.returncode})"
                         f"{out}")
     return proc
 
 
-def python_of(pin: Pin) -> str:
-    exe = shutil.which(f"python{pin.python}")
+def python_of(version: str, where: str = "pins.toml") -> str:
+    exe = shutil.which(f"python{version}")
     if exe is None:
-        raise ForkError(f"python{pin.python} (pins.toml, series "
-                        f"{pin.series}) is not on PATH")
+        raise ForkError(f"python{version} ({where}) is not on PATH")
     return exe
 
 
@@ -38,38 +43,58 @@ def _stamp(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def make_venv(pin: Pin, venv: pathlib.Path, install: list[str]) -> str:
-    """Create `venv` with the lock, then `install` (pip args, no deps).
+def make_venv(python: str, lock: pathlib.Path, venv: pathlib.Path,
+              install: list[str]) -> str:
+    """Create `venv` with python<python> and the lock, then `install`.
 
-    Skipped when the venv was built from the same lock and arguments.
+    `install` are pip arguments, installed without dependencies.  Skipped
+    when the venv was built from the same lock and arguments.
     """
-    if not pin.constraints.is_file():
-        raise ForkError(f"constraints lock {pin.constraints} is missing; "
+    if not lock.is_file():
+        raise ForkError(f"constraints lock {lock} is missing; "
                         f"create it with `python -m forktool lock`")
-    stamp = _stamp(pin.constraints.read_text(), *install)
+    stamp = _stamp(lock.read_text(), *install)
     stamp_file = venv / ".forktool-stamp"
     if stamp_file.exists() and stamp_file.read_text() == stamp:
         return f"{venv} is up to date"
     if venv.exists():
         shutil.rmtree(venv)
-    run([python_of(pin), "-m", "venv", venv], what="venv")
+    run([python_of(python), "-m", "venv", venv], what="venv")
     pip = [venv / "bin" / "python", "-m", "pip", "--disable-pip-version-check"]
-    run([*pip, "install", "-q", "-r", pin.constraints],
-        what="pip install of the lock")
+    run([*pip, "install", "-q", "-r", lock], what="pip install of the lock")
     if install:
         run([*pip, "install", "-q", "--no-deps", *install],
-            what="pip install of the tree")
+            what=f"pip install of {' '.join(install)}")
     stamp_file.write_text(stamp)
     return f"built {venv}"
 
 
+def series_venv(layout: Layout) -> str:
+    """build/venv-<series>: the lock, and the tree installed editable."""
+    layout.need_tree()
+    return make_venv(layout.pin.python, layout.pin.constraints, layout.venv,
+                     ["-e", str(layout.tree)])
+
+
+def upstream_venv(layout: Layout, tarball: pathlib.Path) -> str:
+    """build/venv-upstream-<series>: the lock, and the pristine sdist."""
+    return make_venv(layout.pin.python, layout.pin.constraints,
+                     layout.upstream_venv, [str(tarball)])
+
+
+def tools_venv(layout: Layout) -> str:
+    """build/venv-tools: our own tools, and forktool with its console
+    script (editable, built with the venv's setuptools)."""
+    tools = layout.tools
+    return make_venv(tools.python, tools.constraints, layout.tools_venv,
+                     ["--no-build-isolation", "-e", str(layout.root)])
+
+
 def bindep_missing(tree: pathlib.Path, tools_bin: pathlib.Path,
                    profile: str = "test") -> list[str]:
-    proc = subprocess.run([tools_bin / "bindep", "-b", profile], cwd=tree,
-                          capture_output=True, text=True)
     # bindep exits 1 when packages are missing and lists them one a line.
-    if proc.returncode not in (0, 1):
-        raise ForkError(f"bindep failed: {proc.stderr.strip()}")
+    proc = run([tools_bin / "bindep", "-b", profile], cwd=tree,
+               capture=True, ok=(0, 1), what="bindep", echo=False)
     return proc.stdout.split()
 
 

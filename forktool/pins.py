@@ -27,14 +27,35 @@ class Pin:
         return f"{self.package}-{self.version}.tar.gz"
 
 
-def load(root: pathlib.Path, series: str) -> Pin:
+@dataclasses.dataclass(frozen=True)
+class Tools:
+    python: str
+    constraints: pathlib.Path
+
+
+def _read(root: pathlib.Path) -> tuple[pathlib.Path, dict]:
     path = root / "pins.toml"
     try:
-        data = tomllib.loads(path.read_text())
+        return path, tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise ForkError(f"{path} is missing")
     except tomllib.TOMLDecodeError as e:
         raise ForkError(f"{path} is not valid TOML: {e}")
+
+
+def load_tools(root: pathlib.Path) -> Tools:
+    """The [tools] table: the Python and lock of build/venv-tools."""
+    path, data = _read(root)
+    entry = data.get("tools", {})
+    missing = [k for k in ("python", "constraints") if not entry.get(k)]
+    if missing:
+        raise ForkError(f"{path}: [tools] lacks {', '.join(missing)}")
+    return Tools(python=str(entry["python"]),
+                 constraints=(root / entry["constraints"]).resolve())
+
+
+def load(root: pathlib.Path, series: str) -> Pin:
+    path, data = _read(root)
     table = data.get("series", {})
     if series not in table:
         known = ", ".join(sorted(table)) or "none"

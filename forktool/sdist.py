@@ -4,11 +4,11 @@ import hashlib
 import os
 import pathlib
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
 
+from forktool import env
 from forktool import ForkError
 from forktool.pins import Pin
 
@@ -50,7 +50,7 @@ def fetch(pin: Pin, cache: pathlib.Path) -> pathlib.Path:
                f"{pin.package}=={pin.version}", "-d", tmp]
         print(f"forktool: fetching {pin.package}=={pin.version} with pip",
               file=sys.stderr)
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = env.run(cmd, capture=True, ok=None, echo=False)
         if proc.returncode != 0:
             tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-8:])
             raise ForkError(

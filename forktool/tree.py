@@ -5,28 +5,20 @@ every patch of patches/<series>/series follows, applied with `git am` so each
 keeps its author, date and commit message (Change-Id included).
 """
 
-import os
 import pathlib
 import shutil
-import subprocess
 import tempfile
 
 from forktool import ForkError
+from forktool import patchqueue
 from forktool import sdist
+from forktool.git import git
+from forktool.git import IMPORT_AUTHOR
+from forktool.git import patch_id
+from forktool.git import tag
+from forktool.layout import Layout
 from forktool.pins import Pin
 
-# Identity and settings that make commits and exports reproducible.
-IMPORT_AUTHOR = ("upstream sdist", "upstream@localhost")
-COMMITTER = ("forktool", "forktool@localhost")
-_GIT_CONFIG = [
-    "-c", "core.abbrev=12", "-c", "diff.renames=true",
-    "-c", "diff.noprefix=false", "-c", "diff.mnemonicPrefix=false",
-    "-c", "format.signOff=false", "-c", "format.subjectPrefix=PATCH",
-    "-c", "format.coverLetter=false", "-c", "format.thread=false",
-    "-c", "am.threeWay=false", "-c", "am.keepcr=false",
-    "-c", "core.autocrlf=false", "-c", "commit.gpgSign=false",
-    "-c", "init.defaultBranch=main", "-c", "advice.detachedHead=false",
-]
 # Patch-ids of the patches the tool applied to a tree (in its .git folder).
 APPLIED = "forktool-applied"
 # Build artefacts the tree's tools write; excluded locally, never committed.
@@ -34,45 +26,6 @@ EXCLUDES = [".tox/", ".stestr/", "__pycache__/", "*.pyc", "cover/",
             ".coverage", ".coverage.*", "tox-genops.log", ".mypy_cache/",
             ".pytest_cache/", "doc/build/", "releasenotes/build/",
             "*.rej", "*.orig", ".datacore_chap"]
-
-
-def git(tree, *args, env=None, check=True):
-    full_env = dict(os.environ, GIT_COMMITTER_NAME=COMMITTER[0],
-                    GIT_COMMITTER_EMAIL=COMMITTER[1], LC_ALL="C")
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        full_env.pop(var, None)
-    full_env.update(env or {})
-    proc = subprocess.run(["git", *_GIT_CONFIG, *args], cwd=tree,
-                          capture_output=True, text=True, env=full_env)
-    if check and proc.returncode != 0:
-        raise ForkError(f"git {' '.join(args)} failed in {tree}:\n"
-                        f"{proc.stderr.strip() or proc.stdout.strip()}")
-    return proc
-
-
-def tag(pin: Pin) -> str:
-    return f"upstream/{pin.version}"
-
-
-def series_patches(patch_dir: pathlib.Path) -> list[pathlib.Path]:
-    """The patches named by patch_dir/series, in order."""
-    series = patch_dir / "series"
-    if not series.exists():
-        return []
-    names = [ln.split("#", 1)[0].strip()
-             for ln in series.read_text().splitlines()]
-    paths = [patch_dir / n for n in names if n]
-    missing = [p.name for p in paths if not p.is_file()]
-    if missing:
-        raise ForkError(f"{series} names patches that do not exist: "
-                        f"{', '.join(missing)}")
-    return paths
-
-
-def patch_id(text: str) -> str:
-    proc = subprocess.run(["git", "patch-id", "--stable"], input=text,
-                          capture_output=True, text=True, check=True)
-    return proc.stdout.split(" ", 1)[0] if proc.stdout else ""
 
 
 def _commits(tree, pin):
@@ -131,7 +84,8 @@ def unexported(tree: pathlib.Path, pin: Pin,
                patch_dir: pathlib.Path) -> list[str]:
     """The tree's commits that are not in the queue."""
     # Commits made from the queue (now or by an earlier build) are not work.
-    exported = {patch_id(p.read_text()) for p in series_patches(patch_dir)}
+    exported = {patch_id(p.read_text())
+                for p in patchqueue.series_patches(patch_dir)}
     exported |= _applied_ids(tree)
     reasons = []
     for rev in _commits(tree, pin):
@@ -143,7 +97,8 @@ def unexported(tree: pathlib.Path, pin: Pin,
 
 
 def up_to_date(tree, pin, patch_dir) -> bool:
-    wanted = [patch_id(p.read_text()) for p in series_patches(patch_dir)]
+    wanted = [patch_id(p.read_text())
+              for p in patchqueue.series_patches(patch_dir)]
     have = [_commit_patch_id(tree, r) for r in _commits(tree, pin)]
     return wanted == have
 
@@ -217,11 +172,10 @@ def _apply(tree: pathlib.Path, patches: list[pathlib.Path]) -> None:
             f"{proc.stdout.strip()}\n{detail}".rstrip())
 
 
-def materialise(root: pathlib.Path, pin: Pin, tarball: pathlib.Path,
+def materialise(layout: Layout, tarball: pathlib.Path,
                 force: bool = False) -> str:
-    tree = root / "build" / pin.series
-    patch_dir = root / "patches" / pin.series
-    patches = series_patches(patch_dir)
+    tree, pin, patch_dir = layout.tree, layout.pin, layout.patch_dir
+    patches = patchqueue.series_patches(patch_dir)
     if tree.exists():
         reasons = local_work(tree, pin, patch_dir)
         if reasons and not force:
@@ -253,13 +207,10 @@ def _import_matches(tree, pin) -> bool:
     return f"Sha256: {pin.sha256}" in msg
 
 
-# --- export ---------------------------------------------------------------
-
-def export(root: pathlib.Path, pin: Pin) -> str:
-    tree = root / "build" / pin.series
-    patch_dir = root / "patches" / pin.series
-    if not (tree / ".git").is_dir():
-        raise ForkError(f"{tree} does not exist; run `make fork` first")
+def export(layout: Layout) -> str:
+    """Write the tree's commits after the import to the patch queue."""
+    tree, pin, patch_dir = layout.tree, layout.pin, layout.patch_dir
+    layout.need_tree()
     # Unexported commits are what export is for.
     reasons = tree_state(tree, pin)
     if reasons:
@@ -275,23 +226,6 @@ def export(root: pathlib.Path, pin: Pin) -> str:
             "--no-numbered", "--full-index", "--no-color", "-o", tmp,
             f"{tag(pin)}..HEAD")
         new = sorted(pathlib.Path(tmp).glob("*.patch"))
-        patch_dir.mkdir(parents=True, exist_ok=True)
-        changed = 0
-        keep = {p.name for p in new}
-        for old in patch_dir.glob("*.patch"):
-            if old.name not in keep:
-                old.unlink()
-                changed += 1
-        for p in new:
-            dest = patch_dir / p.name
-            data = p.read_bytes()
-            if not dest.exists() or dest.read_bytes() != data:
-                dest.write_bytes(data)
-                changed += 1
-    series = "".join(f"{p.name}\n" for p in new)
-    series_file = patch_dir / "series"
-    if not series_file.exists() or series_file.read_text() != series:
-        series_file.write_text(series)
-        changed += 1
+        changed = patchqueue.write(patch_dir, new)
     return (f"exported {len(new)} patches to {patch_dir} "
             f"({changed} files changed)")

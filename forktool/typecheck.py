@@ -11,6 +11,14 @@ import collections
 import configparser
 import pathlib
 import re
+import tempfile
+
+from forktool import env
+from forktool import ForkError
+from forktool.git import git
+from forktool.git import tag
+from forktool.layout import Layout
+from forktool.layout import venv_env
 
 ERROR = re.compile(r"^(?P<path>[^:\s]+\.py):\d+(?::\d+)?: error: "
                    r"(?P<msg>.*)$")
@@ -60,3 +68,44 @@ def new_errors(patched: collections.Counter,
                pristine: collections.Counter) -> list[tuple[str, str]]:
     """The errors of the patched tree beyond the pristine tree's, sorted."""
     return sorted((patched - pristine).elements())
+
+
+def _mypy(layout: Layout, e: dict, where: pathlib.Path, name: str):
+    out = layout.mypy_dir
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = out / f"{name}.ini"
+    cfg.write_text(config_text(where))
+    # Exit code 1: errors found, compared below.
+    proc = env.run(["python", "-m", "mypy", f"--config-file={cfg}",
+                    f"--cache-dir={out / f'cache-{name}'}",
+                    "--no-error-summary", *typed_files(where)],
+                   cwd=where, env=e, what=f"mypy on the {name} tree",
+                   capture=True, ok=(0, 1))
+    return proc.stdout, errors(proc.stdout)
+
+
+def run(layout: Layout) -> str:
+    """tox -e mypy on the tree; fails on errors the pristine tree lacks."""
+    layout.need_tree()
+    layout.need_venv()
+    e, tree = venv_env(layout.venv), layout.tree
+    text, patched = _mypy(layout, e, tree, "patched")
+    with tempfile.TemporaryDirectory() as tmp:
+        pristine_dir = pathlib.Path(tmp) / "pristine"
+        git(tree, "worktree", "add", "--detach", pristine_dir,
+            tag(layout.pin))
+        try:
+            _, pristine = _mypy(layout, e, pristine_dir, "pristine")
+        finally:
+            git(tree, "worktree", "remove", "--force", pristine_dir,
+                check=False)
+            git(tree, "worktree", "prune", check=False)
+    new = new_errors(patched, pristine)
+    summary = (f"mypy ({len(typed_files(tree))} files): "
+               f"{sum(patched.values())} errors, {sum(pristine.values())} on "
+               f"the pristine tree, {len(new)} new")
+    if new:
+        print(text)
+        raise ForkError(summary + "; errors the patches add:\n" + "\n".join(
+            f"  {path}: {msg}" for path, msg in new))
+    return summary

@@ -5,9 +5,9 @@ Slow (minutes) and needs root (apt-get, mariadb, rabbitmq), so opt-in:
     DRILL_E2E=1 python -m pytest tests/drill/test_drill_e2e.py
 
 Environment:
-    DRILL_PATCHED_VENV   default build/venv-2025.1
-    DRILL_UPSTREAM_VENV  default build/venv-upstream-2025.1
-    DRILL_SCENARIOS      default 1-9, 12 and 13 (e.g. "1,2,6")
+    DRILL_PATCHED_VENV   default build/venv-<DRILL_SERIES, 2025.1>
+    DRILL_UPSTREAM_VENV  default build/venv-upstream-<DRILL_SERIES>
+    DRILL_SCENARIOS      default: every scenario but 10 (e.g. "1,2,6")
     DRILL_WITH_UPSTREAM  1: run upstream side by side (reported, not asserted)
     DRILL_FULL           1: full durations instead of --quick
     DRILL_OUT            where the JSON/PNG go (default a pytest tmp dir)
@@ -31,14 +31,15 @@ SCENARIOS = cli.parse_scenarios(os.environ.get('DRILL_SCENARIOS', 'default'))
 pytestmark = [
     pytest.mark.skipif(os.environ.get('DRILL_E2E') != '1',
                        reason='end-to-end drill is opt-in: DRILL_E2E=1'),
-    pytest.mark.skipif(not os.path.exists(
-        os.path.join(PATCHED, 'bin', 'cinder-volume')),
-        reason='patched venv %s not built' % PATCHED),
 ]
 
 
 @pytest.fixture(scope='module')
 def results(tmp_path_factory):
+    # Opted in (make test): a venv that is missing is a failure, not a skip
+    for venv in (PATCHED, UPSTREAM):
+        assert os.path.exists(os.path.join(venv, 'bin', 'cinder-volume')), (
+            'venv %s is not built (make venv venv-upstream)' % venv)
     out = os.environ.get('DRILL_OUT') or str(tmp_path_factory.mktemp('drill'))
     variants = 'patched'
     if os.environ.get('DRILL_WITH_UPSTREAM') == '1':

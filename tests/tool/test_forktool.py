@@ -336,3 +336,22 @@ def test_rebuilds_a_tree_built_from_an_older_queue(project):
                   title="Local work")
     proc = ft(project, "fork", check=False)
     assert proc.returncode == 1 and "Local work is not exported" in proc.stderr
+
+
+def test_console_script_help():
+    """`forktool --help` from the console script of the tools venv."""
+    from importlib import metadata
+    try:
+        dist = metadata.distribution("forktool")
+    except metadata.PackageNotFoundError:
+        pytest.skip("forktool is not installed in this Python (make test "
+                    "runs these tests in build/venv-tools, where it is)")
+    scripts = {ep.name: ep.value for ep in dist.entry_points
+               if ep.group == "console_scripts"}
+    assert scripts == {"forktool": "forktool.cli:main"}
+    script = pathlib.Path(sys.executable).parent / "forktool"
+    proc = subprocess.run([script, "--help"], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr
+    for command in ("fork", "export", "test", "lock"):
+        assert command in proc.stdout
