@@ -44,7 +44,7 @@ def parse_scenarios(text):
             out.extend(range(int(a), int(b) + 1))
         elif part:
             out.append(int(part))
-    bad = [n for n in out if n not in scenarios.NAMES]
+    bad = [n for n in out if n not in scenarios.SCENARIOS]
     if bad:
         raise argparse.ArgumentTypeError('unknown scenarios: %s' % bad)
     return sorted(set(out))
@@ -58,9 +58,12 @@ def build_parser():
     r.add_argument('--upstream-venv', default=DEFAULT_UPSTREAM)
     r.add_argument('--variants', default='patched,upstream',
                    help='comma list out of patched,upstream')
+    extra = ', '.join('%d (%s)' % (n, sc.name)
+                      for n, sc in sorted(scenarios.SCENARIOS.items())
+                      if not sc.default)
     r.add_argument('--scenarios', default='default', type=parse_scenarios,
                    help='e.g. 1,2,5-7; "default" = every scenario but '
-                        '10 (dumb-init default mode), "all" adds 10')
+                        '%s; "all" adds them' % extra)
     r.add_argument('--quick', action='store_true',
                    help='short durations (CI): whole drill <= 25 min')
     r.add_argument('--out', default=os.path.join(ROOT, 'build', 'drill'))
@@ -153,11 +156,12 @@ def run(args):
             db_sync(env, v)
         for n in args.scenarios:
             # mixed versions: the upstream baseline first
+            mixed = 'mixed' in scenarios.SCENARIOS[n].contract
             order = (sorted(variants, key=lambda v: v != 'upstream')
-                     if n in model.MIXED else variants)
+                     if mixed else variants)
             for v in order:
                 res = scenarios.run_scenario(env, n, v)
-                if n in model.MIXED and v == 'patched':
+                if mixed and v == 'patched':
                     model.with_baseline(res, next(
                         (r for r in results if r['scenario'] == n and
                          r['variant'] == 'upstream'), None))

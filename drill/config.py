@@ -34,49 +34,7 @@ class Timing:
         self.termination_grace_period = 60 if quick else 150
         # worker_heartbeat_interval: derived, service_down_time // 4 = 1 s
         self.backup_op = 8.0 if quick else 15.0
-        # scenario 7
-        self.s7_drain_timeout = 8
-        self.s7_graceful_shutdown_timeout = 18   # drain + 10 s to stop
-        self.s7_termination_grace_period = 20
-        self.s7_long_op = 24.0
-        # scenario 13: Kubernetes' default grace period is shorter than the
-        # ops in flight and cinder's default graceful_shutdown_timeout
-        self.s13_termination_grace_period = 10
-        self.s13_op = 20.0
-        self.s13_late = (1.0, 4.0, 7.0)     # casts after SIGTERM
-        # scenario 14: SAP's chart sets graceful_shutdown_timeout from the
-        # grace period; ops longer than the first design's fixed 50 s drain
-        self.s14_termination_grace_period = 90
-        self.s14_graceful_shutdown_timeout = 80
-        self.s14_op = 55.0
-        # scenario 19: cinder accepts any service_down_time above
-        # report_interval; restores outlive it, and replacements start
-        # before and after it
-        self.s19_service_down_time = 8
-        self.s19_restore = 20.0
-        self.s19_replacements = (2.0, 6.0, 10.0)   # after SIGTERM
-        # scenario 21: creates every s21_rate s to a two-member cluster
-        self.s21_creates = 16
-        self.s21_rate = 0.5
-        self.s21_prefetch = 1            # the recommended small prefetch
-        # scenario 22: creates every s22_rate s through two schedulers, the
-        # SIGTERM after the first s22_before (a scheduling takes ~50 ms)
-        self.s22_creates = 40
-        self.s22_rate = 0.1
-        self.s22_before = 10
-        # scenario 24: the volume service prepares a backup's device this
-        # long; cinder-backup's replacement is ready before it is done
-        self.s24_device = 12.0 if quick else 20.0
-        # scenario 8
-        # the ops outlast both faults and the clients' reconnect backoff
-        # (outage 20 s + broker restart ~7 s + up to 3 s): an op that ends
-        # while the listener still reconnects delays the exit by the rest of
-        # the backoff (docs/drill.md, known limits)
-        self.s8_db_outage = 20
-        self.s8_op = 34.0 if quick else 45.0
-        # scenario 9
-        self.soak_restarts = 2 if quick else 5
-        self.soak_rate = 1.0 if quick else 0.7        # seconds between ops
+        # durations of one scenario only: drill.scenarios.SCENARIOS
         # waits
         self.ready_timeout = 120
         self.exit_timeout = 200

@@ -228,17 +228,27 @@ def summarize(result):
 
 
 # ---------------------------------------------------------------- contracts
-GENERIC = {1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 14, 16, 19, 21, 22, 23, 24}
+# What judges the patched fork; a scenario names those that apply to it
+# (drill.scenarios.SCENARIOS, 'contract'; the result carries them):
+#   generic           nothing lost, stuck or errored, something done, exit
+#                     code 0 at most MAX_EXIT_AFTER_LAST_OP after the last op
+#   exit0             exit code 0 (the drain timeout ends a drain with 0 too)
+#   mixed             not more lost or stuck than the upstream 'baseline'
+#   workers_clean     no workers rows of the run's ops left
+#   drain_timeout     the drain ends at the timeout; long op cleaned, short
+#                     ones done
+#   prefetch          limits max_held: arrivals a stopped consumer held until
+#                     the exit; max_free_delay: the others' delay to start
+#   reset_once        each backup reset exactly once by the replacement
+#   completions       the draining volume pod answered the backup's detach
+#   killed_mid_drain  the kubelet SIGKILLed the pod (allowed), and every
+#                     cast that arrived during the drain ran on the next pod
+# Without 'mixed': nothing lost or stuck, and no SIGKILL at the grace period
+# unless killed_mid_drain.
 MAX_EXIT_AFTER_LAST_OP = 0.5
-# scenarios whose pod the kubelet SIGKILLs at terminationGracePeriodSeconds
-KILLED_BY_DESIGN = {13, 15}
-# mixed versions: the patched variant must not lose more than the upstream
-# variant of the same scenario (its 'baseline')
-MIXED = {17, 18}
-# prefetch 1 (scenario 23): a stopped consumer holds at most one delivery
-# per queue (2 backends), and the other arrivals start without waiting for
-# the drain
-PREFETCH = {23: (2, 2.0)}      # scenario -> (max held, max free delay, s)
+CONTRACTS = frozenset(['generic', 'exit0', 'mixed', 'workers_clean',
+                       'drain_timeout', 'prefetch', 'reset_once',
+                       'completions', 'killed_mid_drain'])
 
 
 def with_baseline(patched, upstream):
@@ -249,88 +259,112 @@ def with_baseline(patched, upstream):
     return patched
 
 
+def _mixed(result):
+    c, base, bad = result['counts'], result.get('baseline'), []
+    if base is None:
+        bad.append('no upstream baseline to compare with')
+    else:
+        for k in (LOST, STUCK):
+            if c[k] > base[k]:
+                bad.append('%d %s, upstream only %d' % (c[k], k, base[k]))
+    if result.get('failure'):
+        bad.append('scenario failed: %s' % result['failure'])
+    return bad
+
+
+def _exit(result, fast):
+    bad = []
+    for m in result['pod_metrics']:
+        if m['rc'] != 0:
+            bad.append('%s exit code %s' % (m['pod'], m['rc']))
+        if (fast and m['last_op_to_exit'] is not None and
+                m['last_op_to_exit'] > MAX_EXIT_AFTER_LAST_OP):
+            bad.append('%s exited %.2fs after its last op' % (
+                m['pod'], m['last_op_to_exit']))
+    return bad
+
+
+def _drain_timeout(result):
+    bad = []
+    t = result.get('drain_timeout')
+    ste = result.get('sigterm_to_exit')
+    if ste is None or t is None or not (t - 0.5 <= ste <= t + 5):
+        bad.append('drain did not end at the timeout (%ss): %s' % (t, ste))
+    for op in result['ops']:
+        if op.get('phase') == 'long' and op['category'] not in (DONE, ERROR):
+            bad.append('long op %s not recovered/cleaned' % op['rid'])
+        if op.get('phase') == 'inflight' and op['category'] != DONE:
+            bad.append('short op %s %s' % (op['rid'], op['category']))
+    return bad
+
+
+def _prefetch(result):
+    limits, bad = result.get('limits') or {}, []
+    held = result.get('held_until_exit') or 0
+    free = result.get('free_arrival_to_start')
+    if held > limits['max_held']:
+        bad.append('%d arrivals held until the exit (prefetch allows '
+                   '%d)' % (held, limits['max_held']))
+    if free is None or free > limits['max_free_delay']:
+        bad.append('the other arrivals waited %s s (max %s)' % (
+            _fmt_s(free), limits['max_free_delay']))
+    return bad
+
+
+def _reset_once(result):
+    return ['backup %s reset %d times' % (rid, k)
+            for rid, k in sorted((result.get('cleanups') or
+                                  {'?': 0}).items()) if k != 1]
+
+
+def _completions(result):
+    if {'terminate_connection', 'remove_export'} <= set(
+            result.get('completions') or ()):
+        return []
+    return ['the draining volume pod did not answer the backup\'s '
+            'completions: %s' % result.get('completions')]
+
+
+def _killed_mid_drain(result):
+    bad = []
+    if not result.get('arriving'):
+        bad.append('no cast arrived during the drain')
+    for op in result['ops']:
+        if op.get('phase') == 'late' and op['category'] != DONE:
+            bad.append('late op %s %s' % (op['rid'], op['category']))
+    if not any(p.get('grace_killed') for p in result.get('pods', [])):
+        bad.append('the pod was not killed mid-drain')
+    return bad
+
+
 def check_contract(result):
     """List of violated expectations of the PATCHED fork (empty = pass)."""
-    n = result['scenario']
+    contract = set(result.get('contract') or ())
+    if contract - CONTRACTS:
+        raise ValueError('unknown contracts: %s' % sorted(
+            contract - CONTRACTS))
+    if 'mixed' in contract:
+        return _mixed(result)
     c = result['counts']
-    bad = []
-    if n in MIXED:
-        base = result.get('baseline')
-        if base is None:
-            bad.append('no upstream baseline to compare with')
-        else:
-            for k in (LOST, STUCK):
-                if c[k] > base[k]:
-                    bad.append('%d %s, upstream only %d' % (c[k], k,
-                                                            base[k]))
-        if result.get('failure'):
-            bad.append('scenario failed: %s' % result['failure'])
-        return bad
-    if c[LOST]:
-        bad.append('%d lost' % c[LOST])
-    if c[STUCK]:
-        bad.append('%d stuck' % c[STUCK])
-    if n in GENERIC or n == 7:
-        # the drain timeout ends the drain with exit code 0 as well
-        for m in result['pod_metrics']:
-            if m['rc'] != 0:
-                bad.append('%s exit code %s' % (m['pod'], m['rc']))
-    if n in GENERIC:
+    bad = ['%d %s' % (c[k], k) for k in (LOST, STUCK) if c[k]]
+    if 'generic' in contract:
         if c[ERROR]:
             bad.append('%d error' % c[ERROR])
-        for m in result['pod_metrics']:
-            if (m['last_op_to_exit'] is not None and
-                    m['last_op_to_exit'] > MAX_EXIT_AFTER_LAST_OP):
-                bad.append('%s exited %.2fs after its last op' % (
-                    m['pod'], m['last_op_to_exit']))
+        if not c[DONE]:
+            bad.append('no operation done')
+    if contract & {'generic', 'exit0'}:
+        bad += _exit(result, fast='generic' in contract)
     for pod in result.get('pods', []):
-        if pod.get('grace_killed') and n not in KILLED_BY_DESIGN:
+        if pod.get('grace_killed') and 'killed_mid_drain' not in contract:
             bad.append('%s SIGKILLed at terminationGracePeriodSeconds '
                        '(%ss)' % (pod['name'], pod.get('grace_period')))
-    if n in {6, 7} | KILLED_BY_DESIGN:
-        left = result.get('leftover_workers') or []
-        if left:
-            bad.append('%d workers rows left' % len(left))
-    if n == 7:
-        t = result.get('drain_timeout')
-        ste = result.get('sigterm_to_exit')
-        if ste is None or t is None or not (t - 0.5 <= ste <= t + 5):
-            bad.append('drain did not end at the timeout (%ss): %s' % (
-                t, ste))
-        longs = [op for op in result['ops'] if op.get('phase') == 'long']
-        for op in longs:
-            if op['category'] not in (DONE, ERROR):
-                bad.append('long op %s not recovered/cleaned' % op['rid'])
-        others = [op for op in result['ops'] if op.get('phase') == 'inflight']
-        for op in others:
-            if op['category'] != DONE:
-                bad.append('short op %s %s' % (op['rid'], op['category']))
-    if n in PREFETCH:
-        max_held, max_delay = PREFETCH[n]
-        held = result.get('held_until_exit') or 0
-        free = result.get('free_arrival_to_start')
-        if held > max_held:
-            bad.append('%d arrivals held until the exit (prefetch allows '
-                       '%d)' % (held, max_held))
-        if free is None or free > max_delay:
-            bad.append('the other arrivals waited %s s (max %s)' % (
-                _fmt_s(free), max_delay))
-    if n == 20:
-        for rid, k in sorted((result.get('cleanups') or {'?': 0}).items()):
-            if k != 1:
-                bad.append('backup %s reset %d times' % (rid, k))
-    if n == 11 and not {'terminate_connection', 'remove_export'} <= set(
-            result.get('completions') or ()):
-        bad.append('the draining volume pod did not answer the backup\'s '
-                   'completions: %s' % result.get('completions'))
-    if n in KILLED_BY_DESIGN:
-        if not result.get('arriving'):
-            bad.append('no cast arrived during the drain')
-        for op in result['ops']:
-            if op.get('phase') == 'late' and op['category'] != DONE:
-                bad.append('late op %s %s' % (op['rid'], op['category']))
-        if not any(p.get('grace_killed') for p in result.get('pods', [])):
-            bad.append('the pod was not killed mid-drain')
+    if 'workers_clean' in contract and result.get('leftover_workers'):
+        bad.append('%d workers rows left' % len(result['leftover_workers']))
+    checks = {'drain_timeout': _drain_timeout, 'prefetch': _prefetch,
+              'reset_once': _reset_once, 'completions': _completions,
+              'killed_mid_drain': _killed_mid_drain}
+    for name in sorted(contract & set(checks)):
+        bad += checks[name](result)
     if result.get('failure'):
         bad.append('scenario failed: %s' % result['failure'])
     return bad

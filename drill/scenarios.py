@@ -1,42 +1,21 @@
-"""The drill scenarios.  Each is bounded in time and yields one result."""
+"""The drill scenarios.  Each is bounded in time and yields one result.
+
+SCENARIOS, at the bottom, declares each one in one place.
+"""
+import dataclasses
 import os
 import signal
 import threading
 import time
+import types
+import typing
 
 from drill import config
 from drill import infra
 from drill import model
 from drill.services import ClientProc, Events, Pod, make_bindir
+from drill.tracker import OpTracker
 
-NAMES = {
-    1: 'in flight at SIGTERM',
-    2: 'late arrivals',
-    3: 'rolling overlap',
-    4: 'backup',
-    5: 'signal storm',
-    6: 'crash (SIGKILL)',
-    7: 'drain timeout',
-    8: 'faults during drain',
-    9: 'soak',
-    10: 'dumb-init default mode',
-    11: 'completion served',
-    12: 'backup, single process',
-    13: 'kill mid-drain',
-    14: 'chart-like timeouts',
-    15: 'kill mid-drain, quorum',
-    16: 'rolling overlap, quorum',
-    17: 'first rollout (up>patched)',
-    18: 'rollback (patched>up)',
-    19: 'short service_down_time',
-    20: 'backup_workers 2 cleanup',
-    21: 'active-active cluster',
-    22: 'cinder-scheduler',
-    23: 'rolling overlap, prefetch 1',
-    24: 'backup device, 4 workers',
-}
-ALL = tuple(sorted(NAMES))
-DEFAULT = tuple(n for n in ALL if n != 10)   # 10 (dumb-init default) extra
 VOLUME = 'cinder-volume'
 BACKUP = 'cinder-backup'
 SCHEDULER = 'cinder-scheduler'
@@ -59,29 +38,27 @@ class Env:
 class Run:
     """One scenario against one variant."""
 
-    def __init__(self, env, n, variant, overrides=None):
+    def __init__(self, env, n, variant):
         self.env, self.n, self.variant = env, n, variant
+        self.scenario = SCENARIOS[n]
         self.t = env.timing
+        # this scenario's own durations (Scenario.timing)
+        self.st = types.SimpleNamespace(**self.scenario.durations(
+            self.t.quick))
+        overrides = self.scenario.conf_overrides(self.st)
         self.venv = env.venvs[variant]
-        self.name = NAMES[n]
-        self.grace_period = {
-            7: self.t.s7_termination_grace_period,
-            13: self.t.s13_termination_grace_period,
-            14: self.t.s14_termination_grace_period,
-            15: self.t.s13_termination_grace_period,
-        }.get(n, self.t.termination_grace_period)
+        self.name = self.scenario.name
+        self.grace_period = getattr(self.st, 'termination_grace_period',
+                                    self.t.termination_grace_period)
         self.backup_workers = int((overrides or {}).get(
             ('DEFAULT', 'backup_workers'), 2))
         self.dir = os.path.join(env.workdir, variant, 's%d' % n)
         os.makedirs(self.dir, exist_ok=True)
         self.t0 = time.time()
-        self.ops = []
         self.pods = []
         self.measured = []
         self.notes = []
         self.extra = {}
-        self._lock = threading.Lock()
-        self._stop_poll = threading.Event()
         dbname = 'drill_%s_s%d' % (variant, n)
         env.db.create_db(dbname, template=env.templates[variant])
         vhost = 'drill_%s_s%d' % (variant, n)
@@ -97,8 +74,13 @@ class Run:
             os.path.join(self.dir, 'cinder.conf'), overrides=overrides,
             **self._conf_args)
         self.events = Events(os.path.join(self.dir, 'events.jsonl'))
+        self.tracker = OpTracker(self.events)
         self.client = None
         self._gen = {}
+
+    @property
+    def ops(self):
+        return self.tracker.ops
 
     # ------------------------------------------------------------ helpers
     def progress(self, phase):
@@ -156,8 +138,9 @@ class Run:
             infra.wait_until(lambda: self._consumer(BACKUP + '.'), 60,
                              interval=0.5, what='cinder-backup consumer')
         if self.client is None:
-            self.client = ClientProc(self.venv, self.conf, self.dir)
-            threading.Thread(target=self._poller, daemon=True).start()
+            self.client = self.tracker.client = ClientProc(
+                self.venv, self.conf, self.dir)
+            self.tracker.start_polling()
 
     def _consumer(self, prefix):
         """A queue whose name starts with prefix has a consumer."""
@@ -171,61 +154,10 @@ class Run:
         return False
 
     def send(self, specs, phase):
-        res = self.client.call('send', ops=specs)
-        with self._lock:
-            for r in res:
-                r['phase'] = phase
-                r['history'] = []
-                r['idx'] = len(self.ops)
-                self.ops.append(r)
-        return res
-
-    def _ids(self):
-        ids = {'volumes': [], 'snapshots': [], 'backups': []}
-        with self._lock:
-            for op in self.ops:
-                ids[model.table_of(op['kind'])].append(op['rid'])
-        return ids
-
-    def poll_once(self):
-        ids = self._ids()
-        queried = set(ids['volumes']) | set(ids['snapshots']) | set(
-            ids['backups'])
-        asked = time.time()
-        rows = self.client.call('status', **ids)
-        now = time.time()
-        with self._lock:
-            for op in self.ops:
-                if op['rid'] not in queried:
-                    continue    # sent after the query was built
-                row = rows.get(op['rid'])
-                hist = op['history']
-                if not hist or hist[-1][1] != row:
-                    hist.append([now, row])
-                    if op.get('done_at') is None and model.op_state(
-                            op['kind'], row) != 'pending':
-                        op['done_at'] = now
-                if op.get('done_at') is None:
-                    # unfinished when the DB was read (after ``asked``)
-                    op['pending_seen_at'] = asked
-        self.events.poll()
-
-    def _poller(self):
-        while not self._stop_poll.is_set():
-            try:
-                self.poll_once()
-            except Exception as exc:  # noqa: BLE001 - e.g. DB outage
-                self.extra.setdefault('poll_errors', 0)
-                self.extra['poll_errors'] += 1
-                self.extra['last_poll_error'] = str(exc)[:200]
-            self._stop_poll.wait(0.1)
+        return self.tracker.send(specs, phase)
 
     def pending(self, phase=None):
-        with self._lock:
-            return [op for op in self.ops
-                    if (phase is None or op['phase'] == phase) and
-                    model.op_state(op['kind'], op['history'][-1][1]
-                                   if op['history'] else None) == 'pending']
+        return self.tracker.pending(phase)
 
     def wait_started(self, ops, timeout=60):
         want = {op['rid'] for op in ops}
@@ -270,18 +202,8 @@ class Run:
         return False
 
     def active_runs(self):
-        """Driver runs started and not ended, in pods still running (a run
-        of a dead pod never ends)."""
-        alive = {p.name for p in self.pods if p.running}
-        open_runs = {}
-        for e in self.events.poll():
-            key = (e.get('gen'), e.get('id'), e.get('op'))
-            if e.get('ev') == 'start':
-                open_runs[key] = open_runs.get(key, 0) + 1
-            elif e.get('ev') == 'end':
-                open_runs[key] = open_runs.get(key, 0) - 1
-        return sum(n for (gen, _, _), n in open_runs.items()
-                   if n > 0 and gen in alive)
+        return self.tracker.active_runs({p.name for p in self.pods
+                                         if p.running})
 
     def leftover_workers(self):
         ours = {op['rid'] for op in self.ops}
@@ -301,12 +223,12 @@ class Run:
         try:
             if self.client is not None:
                 try:
-                    self.poll_once()
+                    self.tracker.poll_once()
                 except Exception:  # noqa: BLE001
                     pass
                 self.extra['leftover_workers'] = self.leftover_workers()
         finally:
-            self._stop_poll.set()
+            self.tracker.stop()
             for p in self.pods:
                 try:
                     p.stop(timeout=30)
@@ -320,7 +242,11 @@ class Run:
             'ops': self.ops, 'pods': [p.summary() for p in self.pods],
             'measured': self.measured, 'events': self.events.poll(),
             'notes': self.notes, 'failure': failure, 'dir': self.dir,
+            'contract': list(self.scenario.contract),
+            'limits': dict(self.scenario.limits),
+            'timing': dict(vars(self.st)),
         }
+        result.update(self.tracker.errors)
         result.update(self.extra)
         model.summarize(result)
         if self.variant == 'patched':
@@ -511,9 +437,9 @@ def _cleanup_timing(run, old):
 def s7_timeout(run):
     old = _start_volume(run)
     long_ops = run.send([{'kind': 'create_volume', 'backend': 'slow1',
-                          'seconds': run.t.s7_long_op}], 'long')
+                          'seconds': run.st.long_op}], 'long')
     # the short ops must end well within the drain timeout, whatever --quick
-    ops = run.send(mix(1, 1, 0, seconds=run.t.s7_drain_timeout / 2),
+    ops = run.send(mix(1, 1, 0, seconds=run.st.drain_timeout / 2),
                    'inflight')
     run.wait_started(long_ops + ops)
     run.progress('SIGTERM %s' % old.name)
@@ -533,18 +459,18 @@ def s7_timeout(run):
             if any(o['rid'] in ln for o in long_ops)][:5]
     except OSError:
         run.extra['long_op_reported'] = None
-    run.extra['drain_timeout'] = run.t.s7_drain_timeout
+    run.extra['drain_timeout'] = run.st.drain_timeout
 
 
 def s8_faults(run):
-    old = _sigterm_with_ops_in_flight(run, mix(2, 2, 0, seconds=run.t.s8_op))
+    old = _sigterm_with_ops_in_flight(run, mix(2, 2, 0, seconds=run.st.op))
     time.sleep(0.5)
-    run.progress('MariaDB down %ss' % run.t.s8_db_outage)
+    run.progress('MariaDB down %ss' % run.st.db_outage)
     t_down = time.time()
     run.env.db.stop()
     try:
         # deliberate fault window (not a readiness wait)
-        time.sleep(max(0.0, run.t.s8_db_outage - (time.time() - t_down)))
+        time.sleep(max(0.0, run.st.db_outage - (time.time() - t_down)))
     finally:
         run.progress('MariaDB up')
         run.env.db.start()
@@ -574,14 +500,14 @@ def s9_soak(run):
             except Exception as exc:  # noqa: BLE001
                 errors.append(str(exc)[:200])
             i += 1
-            stop.wait(run.t.soak_rate)
+            stop.wait(run.st.rate)
     th = threading.Thread(target=traffic, daemon=True)
     th.start()
     try:
-        for k in range(run.t.soak_restarts):
+        for k in range(run.st.restarts):
             time.sleep(run.t.op * 0.75)  # traffic period before the restart
             run.progress('rolling restart %d/%d' % (k + 1,
-                                                    run.t.soak_restarts))
+                                                    run.st.restarts))
             run.terminate(cur)
             new = run.pod(VOLUME)
             run.ready(new)
@@ -636,8 +562,8 @@ def s13_kill_mid_drain(run):
     """The kubelet's SIGKILL ends the drain: ops in flight are cut (cleaned
     once stale), and the casts that arrived during the drain must all run
     on the next pod."""
-    old = _sigterm_with_ops_in_flight(run, mix(2, 2, 0, seconds=run.t.s13_op))
-    _late_arrivals(run, old, run.t.s13_late)
+    old = _sigterm_with_ops_in_flight(run, mix(2, 2, 0, seconds=run.st.op))
+    _late_arrivals(run, old, run.st.late)
     _replace_after_exit(run, old)
     run.settle(max_wait=run.t.stale_settle_max, need_workers_clean=True)
     _cleanup_timing(run, old)
@@ -653,7 +579,7 @@ def s19_short_timing(run):
                        'seconds': 0}], 'setup')
     run.wait_done(setup, 60)
     ops = run.send([{'kind': 'restore_backup', 'backend': backend,
-                     'backup_id': bid, 'seconds': run.t.s19_restore}
+                     'backup_id': bid, 'seconds': run.st.restore}
                     for backend, bid in (('slow1', bid1),
                                          ('slow2', setup[0]['rid']))],
                    'inflight')
@@ -662,7 +588,7 @@ def s19_short_timing(run):
     run.terminate(old)
     t_term = time.time()
     new = []
-    for at in run.t.s19_replacements:
+    for at in run.st.replacements:
         # deliberate start schedule (not a readiness wait)
         time.sleep(max(0.0, t_term + at - time.time()))
         run.progress('start a replacement +%.0fs' % at)
@@ -708,7 +634,7 @@ def s24_backup_device(run):
     run.ready(old)
     ops = run.send([{'kind': 'create_backup', 'backend': 'slow1',
                      'seconds': run.t.backup_op,
-                     'device_seconds': run.t.s24_device}], 'inflight')
+                     'device_seconds': run.st.device}], 'inflight')
     run.wait_started(ops)       # get_backup_device on vol-0
     run.progress('SIGTERM %s' % old.name)
     run.terminate(old)
@@ -743,7 +669,7 @@ def s21_cluster(run):
     b = run.pod(VOLUME, conf=run.host_conf(config.HOST + '-b'))
     run.ready(b)
     stop = threading.Event()
-    th = _stream(run, stop, run.t.s21_creates, run.t.s21_rate,
+    th = _stream(run, stop, run.st.creates, run.st.rate,
                  lambda i: {'kind': 'create_volume',
                             'backend': config.BACKENDS[i % 2],
                             'seconds': run.t.op / 2},
@@ -751,10 +677,10 @@ def s21_cluster(run):
     try:
         run.wait_started([op for op in run.ops if op['phase'] == 'inflight'
                           ][:1])
-        time.sleep(run.t.s21_rate * 4)     # a few creates in flight on a
+        time.sleep(run.st.rate * 4)     # a few creates in flight on a
         run.progress('SIGTERM %s' % a.name)
         run.terminate(a)
-        th.join(run.t.s21_creates * run.t.s21_rate + 30)
+        th.join(run.st.creates * run.st.rate + 30)
     finally:
         stop.set()
     run.progress('wait %s exit' % a.name)
@@ -781,20 +707,20 @@ def s22_scheduler(run):
         run.ready(pod, host=host)
         scheds.append(pod)
     stop = threading.Event()
-    th = _stream(run, stop, run.t.s22_creates, run.t.s22_rate,
+    th = _stream(run, stop, run.st.creates, run.st.rate,
                  lambda i: {'kind': 'schedule_volume',
                             'seconds': run.t.op / 2},
-                 lambda i: 'before' if i < run.t.s22_before else 'stream')
+                 lambda i: 'before' if i < run.st.before else 'stream')
     old = scheds[0]
     try:
-        infra.wait_until(lambda: len(run.ops) >= run.t.s22_before, 60,
+        infra.wait_until(lambda: len(run.ops) >= run.st.before, 60,
                          interval=0.05, what='the first creates sent')
         run.progress('SIGTERM %s' % old.name)
         run.terminate(old)
         host = 'drill-sched-2'
         run.progress('start sch-2 (replacement)')
         run.ready(run.pod(SCHEDULER, conf=run.host_conf(host)), host=host)
-        th.join(run.t.s22_creates * run.t.s22_rate + 60)
+        th.join(run.st.creates * run.st.rate + 60)
     finally:
         stop.set()
     run.progress('wait %s exit' % old.name)
@@ -813,61 +739,154 @@ def s22_scheduler(run):
 def s14_chart_timeouts(run):
     """graceful_shutdown_timeout set from the grace period, as SAP's chart
     does, and ops longer than a fixed 50 s drain: all must finish."""
-    old = _sigterm_with_ops_in_flight(run, mix(2, 2, 0, seconds=run.t.s14_op))
+    old = _sigterm_with_ops_in_flight(run, mix(2, 2, 0, seconds=run.st.op))
     _replace_after_exit(run, old)
     run.settle()
 
-
-FUNCS = {1: s1_inflight, 2: s2_late, 3: s3_overlap, 4: s4_backup,
-         5: s5_storm, 6: s6_crash, 7: s7_timeout, 8: s8_faults, 9: s9_soak,
-         10: s10_dumbinit_default, 11: s11_volume_rollout_under_backup,
-         # Scenario 4 with backup_workers = 1: cinder-backup as a single
-         # process (oslo.service ServiceLauncher) instead of ProcessLauncher.
-         12: s4_backup, 13: s13_kill_mid_drain, 14: s14_chart_timeouts,
-         # 13 and 3 on quorum queues (redelivery differs there)
-         15: s13_kill_mid_drain, 16: s3_overlap,
-         # mixed versions, judged against their upstream-only baseline
-         17: s17_first_rollout, 18: s18_rollback, 19: s19_short_timing,
-         20: s20_backup_workers_cleanup, 21: s21_cluster,
-         22: s22_scheduler, 23: s23_overlap_prefetch,
-         24: s24_backup_device}
 
 QUORUM = {('oslo_messaging_rabbit', 'rabbit_quorum_queue'): 'true',
           ('oslo_messaging_rabbit', 'rabbit_transient_quorum_queue'): 'true'}
 
 
-def overrides_for(n, timing):
-    if n == 14:
-        return {('DEFAULT', 'graceful_shutdown_timeout'):
-                timing.s14_graceful_shutdown_timeout}
-    if n in (15, 16):
-        return dict(QUORUM)
-    if n == 21:
-        return {('DEFAULT', 'cluster'): config.CLUSTER,
-                ('oslo_messaging_rabbit', 'rabbit_qos_prefetch_count'):
-                    timing.s21_prefetch}
-    if n == 23:
-        return {('oslo_messaging_rabbit', 'rabbit_qos_prefetch_count'): 1}
-    if n == 19:
-        return {('DEFAULT', 'service_down_time'):
-                timing.s19_service_down_time}
-    if n == 12:
-        return {('DEFAULT', 'backup_workers'): '1'}
-    if n == 24:
-        return {('DEFAULT', 'backup_workers'): '4'}
-    if n == 7:
-        sec, opt = config.PATCH_OPTIONS['drain_timeout']
-        return {(sec, opt): timing.s7_drain_timeout,
-                ('DEFAULT', 'graceful_shutdown_timeout'):
-                    timing.s7_graceful_shutdown_timeout}
-    return None
+class Timed(str):
+    """A cinder.conf value taken from the scenario's timing of that name."""
+
+
+class QuickFull(typing.NamedTuple):
+    """A duration that differs between --quick (CI) and full runs."""
+    quick: float
+    full: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """Everything about one scenario, in one declaration.
+
+    contract: what judges the patched fork (drill.model.check_contract);
+    limits: its parameters.  timing: durations of this scenario only, a
+    value or QuickFull(quick, full); termination_grace_period among them is the
+    kubelet's SIGKILL.  conf: cinder.conf overrides, (section, option) ->
+    value, or Timed(name) for one of timing.  default: in the default set
+    (make test).
+    """
+    name: str
+    func: typing.Callable
+    contract: tuple = ('generic',)
+    limits: dict = dataclasses.field(default_factory=dict)
+    timing: dict = dataclasses.field(default_factory=dict)
+    conf: dict = dataclasses.field(default_factory=dict)
+    default: bool = True
+
+    def durations(self, quick):
+        return {k: (v.quick if quick else v.full)
+                if isinstance(v, QuickFull) else v
+                for k, v in self.timing.items()}
+
+    def conf_overrides(self, st):
+        return {k: getattr(st, v) if isinstance(v, Timed) else v
+                for k, v in self.conf.items()} or None
+
+
+KILL_MID_DRAIN = dict(
+    # Kubernetes' default grace period is shorter than the ops in flight
+    # and cinder's default graceful_shutdown_timeout; casts after SIGTERM
+    contract=('killed_mid_drain', 'workers_clean'),
+    timing={'termination_grace_period': 10, 'op': 20.0,
+            'late': (1.0, 4.0, 7.0)})
+
+SCENARIOS = {
+    1: Scenario('in flight at SIGTERM', s1_inflight),
+    2: Scenario('late arrivals', s2_late),
+    3: Scenario('rolling overlap', s3_overlap),
+    4: Scenario('backup', s4_backup),
+    5: Scenario('signal storm', s5_storm),
+    6: Scenario('crash (SIGKILL)', s6_crash, contract=('workers_clean',)),
+    7: Scenario('drain timeout', s7_timeout,
+                contract=('exit0', 'workers_clean', 'drain_timeout'),
+                timing={'drain_timeout': 8,
+                        # drain + 10 s to stop
+                        'graceful_shutdown_timeout': 18,
+                        'termination_grace_period': 20, 'long_op': 24.0},
+                conf={config.PATCH_OPTIONS['drain_timeout']:
+                      Timed('drain_timeout'),
+                      ('DEFAULT', 'graceful_shutdown_timeout'):
+                      Timed('graceful_shutdown_timeout')}),
+    8: Scenario('faults during drain', s8_faults,
+                # the ops outlast both faults and the clients' reconnect
+                # backoff (outage 20 s + broker restart ~7 s + up to 3 s):
+                # an op that ends while the listener still reconnects
+                # delays the exit by the rest of the backoff
+                # (docs/drill.md, known limits)
+                timing={'db_outage': 20, 'op': QuickFull(34.0, 45.0)}),
+    9: Scenario('soak', s9_soak,
+                timing={'restarts': QuickFull(2, 5),
+                        'rate': QuickFull(1.0, 0.7)}),
+    10: Scenario('dumb-init default mode', s10_dumbinit_default,
+                 default=False),
+    11: Scenario('completion served', s11_volume_rollout_under_backup,
+                 contract=('generic', 'completions')),
+    # Scenario 4 with backup_workers = 1: cinder-backup as a single
+    # process (oslo.service ServiceLauncher) instead of ProcessLauncher.
+    12: Scenario('backup, single process', s4_backup,
+                 conf={('DEFAULT', 'backup_workers'): '1'}),
+    13: Scenario('kill mid-drain', s13_kill_mid_drain, **KILL_MID_DRAIN),
+    # SAP's chart sets graceful_shutdown_timeout from the grace period;
+    # ops longer than the first design's fixed 50 s drain
+    14: Scenario('chart-like timeouts', s14_chart_timeouts,
+                 timing={'termination_grace_period': 90,
+                         'graceful_shutdown_timeout': 80, 'op': 55.0},
+                 conf={('DEFAULT', 'graceful_shutdown_timeout'):
+                       Timed('graceful_shutdown_timeout')}),
+    # 13 and 3 on quorum queues (redelivery differs there)
+    15: Scenario('kill mid-drain, quorum', s13_kill_mid_drain,
+                 conf=QUORUM, **KILL_MID_DRAIN),
+    16: Scenario('rolling overlap, quorum', s3_overlap, conf=QUORUM),
+    # mixed versions, judged against their upstream-only baseline
+    17: Scenario('first rollout (up>patched)', s17_first_rollout,
+                 contract=('mixed',)),
+    18: Scenario('rollback (patched>up)', s18_rollback, contract=('mixed',)),
+    # cinder accepts any service_down_time above report_interval; restores
+    # outlive it, and replacements start before and after it
+    19: Scenario('short service_down_time', s19_short_timing,
+                 timing={'service_down_time': 8, 'restore': 20.0,
+                         'replacements': (2.0, 6.0, 10.0)},
+                 conf={('DEFAULT', 'service_down_time'):
+                       Timed('service_down_time')}),
+    20: Scenario('backup_workers 2 cleanup', s20_backup_workers_cleanup,
+                 contract=('reset_once',)),
+    # creates every rate s to a two-member cluster, with the recommended
+    # small prefetch
+    21: Scenario('active-active cluster', s21_cluster,
+                 timing={'creates': 16, 'rate': 0.5},
+                 conf={('DEFAULT', 'cluster'): config.CLUSTER,
+                       ('oslo_messaging_rabbit',
+                        'rabbit_qos_prefetch_count'): 1}),
+    # creates every rate s through two schedulers, the SIGTERM after the
+    # first `before` (a scheduling takes ~50 ms)
+    22: Scenario('cinder-scheduler', s22_scheduler,
+                 timing={'creates': 40, 'rate': 0.1, 'before': 10}),
+    # a stopped consumer holds at most one delivery per queue (2 backends),
+    # and the other arrivals start without waiting for the drain
+    23: Scenario('rolling overlap, prefetch 1', s23_overlap_prefetch,
+                 contract=('generic', 'prefetch'),
+                 limits={'max_held': 2, 'max_free_delay': 2.0},
+                 conf={('oslo_messaging_rabbit',
+                        'rabbit_qos_prefetch_count'): 1}),
+    # the volume service prepares the backup's device this long; the
+    # replacement cinder-backup is ready before it is done
+    24: Scenario('backup device, 4 workers', s24_backup_device,
+                 timing={'device': QuickFull(12.0, 20.0)},
+                 conf={('DEFAULT', 'backup_workers'): '4'}),
+}
+ALL = tuple(sorted(SCENARIOS))
+DEFAULT = tuple(n for n in ALL if SCENARIOS[n].default)
 
 
 def run_scenario(env, n, variant):
-    run = Run(env, n, variant, overrides_for(n, env.timing))
+    run = Run(env, n, variant)
     failure = None
     try:
-        FUNCS[n](run)
+        run.scenario.func(run)
     except infra.DrillError as exc:
         failure = str(exc)
         infra.log('s%d [%s] FAILED: %s', n, variant, exc)

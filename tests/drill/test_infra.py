@@ -120,26 +120,6 @@ def test_events_reader_is_thread_safe(tmp_path):
     assert ids == [str(i) for i in range(2000)]
 
 
-def test_active_runs_ignore_dead_pods(tmp_path):
-    from drill import scenarios
-
-    class P:
-        def __init__(self, name, running):
-            self.name, self.running = name, running
-    run = object.__new__(scenarios.Run)
-    path = tmp_path / 'ev.jsonl'
-    recs = [{'ev': 'start', 'gen': 'vol-0', 'id': 'a', 'op': 'create_volume'},
-            {'ev': 'start', 'gen': 'vol-0', 'id': 'b', 'op': 'create_volume'},
-            {'ev': 'end', 'gen': 'vol-0', 'id': 'b', 'op': 'create_volume'},
-            {'ev': 'start', 'gen': 'vol-1', 'id': 'c', 'op': 'delete_volume'}]
-    path.write_text(''.join(json.dumps(r) + '\n' for r in recs))
-    run.events = services.Events(str(path))
-    run.pods = [P('vol-0', True), P('vol-1', True)]
-    assert run.active_runs() == 2
-    run.pods = [P('vol-0', False), P('vol-1', True)]   # a's run was cut
-    assert run.active_runs() == 1
-
-
 def _fake_service(tmp_path, ignore_sigterm):
     """A venv whose cinder-volume runs under dumb-init like a pod."""
     venv = tmp_path / 'venv'

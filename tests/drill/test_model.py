@@ -7,6 +7,7 @@ import pytest
 from drill import cli
 from drill import config
 from drill import model
+from drill import scenarios
 
 
 def op(kind='create_volume', rid='r1', history=(), executed=None,
@@ -154,6 +155,9 @@ def _result(n=1, variant='patched', hist_final=('available', False, 1),
                       executed=['vol-0']))
     return {
         'scenario': n, 'name': 'x', 'variant': variant, 'started': 0.0,
+        # what the run of scenario n carries from its declaration
+        'contract': list(scenarios.SCENARIOS[n].contract),
+        'limits': dict(scenarios.SCENARIOS[n].limits),
         'ops': ops,
         'pods': [{'name': 'vol-0', 'start': 0.0, 'ready': 0.5,
                   'exit': exit_t, 'rc': rc, 'signals': [(5.0, 'SIGTERM')],
@@ -414,3 +418,31 @@ def test_held_until_exit_per_backend_process():
     assert r['held_until_exit'] == 1
     assert r['free_arrival_to_start'] == pytest.approx(0.3)
     assert model.check_contract(r) == []
+
+
+def test_scenarios_declared_once():
+    """Each scenario is one declaration: name, contract, timing, conf."""
+    assert sorted(scenarios.SCENARIOS) == list(range(1, 25))
+    names = [sc.name for sc in scenarios.SCENARIOS.values()]
+    assert len(set(names)) == len(names)
+    assert scenarios.DEFAULT == tuple(n for n in scenarios.ALL if n != 10)
+    for n, sc in scenarios.SCENARIOS.items():
+        assert sc.contract and set(sc.contract) <= model.CONTRACTS, n
+        assert callable(sc.func), n
+        for key in sc.conf:
+            assert len(key) == 2, (n, key)
+    with pytest.raises(ValueError, match='unknown contracts'):
+        model.check_contract({'contract': ['genric'], 'counts': {}})
+
+
+def test_scenario_timing_and_conf():
+    sc = scenarios.SCENARIOS[7]
+    quick, full = sc.durations(True), sc.durations(False)
+    assert quick['drain_timeout'] == 8 == full['drain_timeout']
+    st = argparse.Namespace(**quick)
+    conf = sc.conf_overrides(st)
+    assert conf[config.PATCH_OPTIONS['drain_timeout']] == 8
+    assert conf[('DEFAULT', 'graceful_shutdown_timeout')] == 18
+    assert scenarios.SCENARIOS[8].durations(True)['op'] == 34.0
+    assert scenarios.SCENARIOS[8].durations(False)['op'] == 45.0
+    assert scenarios.SCENARIOS[1].conf_overrides(st) is None
