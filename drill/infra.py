@@ -6,6 +6,7 @@ stopped by PID at the end (normal exit, exception, Ctrl-C, SIGTERM, atexit).
 """
 import atexit
 import os
+import pathlib
 import shutil
 import signal
 import socket
@@ -14,16 +15,8 @@ import sys
 import threading
 import time
 
-APT_PACKAGES = {
-    # binary that must exist -> Debian package that provides it
-    'mariadbd': 'mariadb-server',
-    'mariadb-install-db': 'mariadb-server',
-    'mariadb': 'mariadb-client',
-    'mariadb-dump': 'mariadb-client',
-    'epmd': 'erlang-base',
-    'rabbitmq-server': 'rabbitmq-server',
-    'dumb-init': 'dumb-init',
-}
+# the repository (its bindep.txt)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RABBIT_BIN = '/usr/lib/rabbitmq/bin'
 
 
@@ -77,27 +70,26 @@ def find_bin(name):
     return shutil.which(name)
 
 
-def ensure_packages(binaries=None):
-    """apt-get install what is missing (apt-get update once first).
-
-    binaries: only the packages of these APT_PACKAGES keys.
-    """
-    missing = sorted({pkg for b, pkg in APT_PACKAGES.items()
-                      if (binaries is None or b in binaries) and
-                      not find_bin(b)})
-    if not missing:
-        return
-    if os.geteuid() != 0:
-        raise DrillError('missing Debian packages %s; installing them needs '
-                         'root: apt-get install %s' % (
-                             ', '.join(missing), ' '.join(missing)))
-    log('installing with apt-get: %s', ' '.join(missing))
-    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
-    subprocess.run(['apt-get', 'update', '-q'], check=True, env=env,
-                   stdout=subprocess.DEVNULL)
-    subprocess.run(['apt-get', 'install', '-y', '-q',
-                    '--no-install-recommends'] + missing,
-                   check=True, env=env, stdout=subprocess.DEVNULL)
+def ensure_packages(profile='drill'):
+    """apt-get install what the repository's bindep.txt lists as missing
+    for profile (drill: every server; pods: dumb-init), with forktool's
+    installer (root only), from the tools venv that has bindep."""
+    from forktool import env as forktool_env
+    from forktool import ForkError
+    bindep = os.path.join(os.path.dirname(sys.executable), 'bindep')
+    if not os.access(bindep, os.X_OK):
+        raise DrillError('bindep is not installed beside %s: run the drill '
+                         'with build/venv-tools/bin/python (python -m '
+                         'forktool tools-venv)' % sys.executable)
+    try:
+        missing = forktool_env.bindep_missing(
+            pathlib.Path(ROOT), pathlib.Path(bindep).parent, profile)
+        if missing:
+            log('installing with apt-get: %s', ' '.join(missing))
+            forktool_env.install_debs(missing)
+    except ForkError as exc:
+        raise DrillError('Debian packages of profile %s: %s' % (profile,
+                                                                exc))
 
 
 class ProcessRegistry:

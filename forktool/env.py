@@ -90,15 +90,19 @@ def tools_venv(layout: Layout) -> str:
                      ["--no-build-isolation", "-e", str(layout.root)])
 
 
-def bindep_missing(tree: pathlib.Path, tools_bin: pathlib.Path,
+def bindep_missing(where: pathlib.Path, tools_bin: pathlib.Path,
                    profile: str = "test") -> list[str]:
+    """What where/bindep.txt lists for profile and dpkg lacks."""
+    if not (where / "bindep.txt").is_file():
+        raise ForkError(f"{where / 'bindep.txt'} is missing")
     # bindep exits 1 when packages are missing and lists them one a line.
-    proc = run([tools_bin / "bindep", "-b", profile], cwd=tree,
+    proc = run([tools_bin / "bindep", "-b", profile], cwd=where,
                capture=True, ok=(0, 1), what="bindep", echo=False)
     return proc.stdout.split()
 
 
 def install_debs(packages: list[str]) -> None:
+    """apt-get install packages: the one Debian installer (root only)."""
     if not packages:
         return
     if os.geteuid() != 0:

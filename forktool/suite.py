@@ -20,11 +20,13 @@ from forktool.layout import Layout
 
 
 def bindep(layout: Layout, profile: str = "test") -> str:
-    """apt-get install what the tree's bindep.txt lists as missing."""
+    """apt-get install what bindep.txt (ours, the tree's) lists as missing."""
     layout.need_tree()
     env.tools_venv(layout)
-    missing = env.bindep_missing(layout.tree, layout.tools_venv / "bin",
-                                 profile)
+    tools_bin = layout.tools_venv / "bin"
+    missing = sorted({pkg for where in (layout.root, layout.tree)
+                      for pkg in env.bindep_missing(where, tools_bin,
+                                                    profile)})
     if not missing:
         return f"bindep ({profile}): nothing missing"
     print(f"bindep ({profile}): installing {' '.join(missing)}")

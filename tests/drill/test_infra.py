@@ -1,6 +1,7 @@
 """Fast tests of the drill's process and file helpers (no servers)."""
 import json
 import os
+import pathlib
 import shutil
 import signal
 import subprocess
@@ -146,7 +147,7 @@ def dumb_init():
 
     Without root on a machine that lacks it the test fails, saying so.
     """
-    infra.ensure_packages(['dumb-init'])
+    infra.ensure_packages('pods')
     assert shutil.which('dumb-init'), 'dumb-init not on PATH after install'
 
 
@@ -173,14 +174,29 @@ def test_pod_exiting_in_time_is_not_killed(tmp_path, dumb_init):
 
 
 def test_ensure_packages_without_root_says_what_is_missing(monkeypatch):
-    monkeypatch.setattr(infra, 'find_bin', lambda name: None)
+    """The profile's packages from bindep.txt, with forktool's installer."""
+    from forktool import env as forktool_env
+    asked, installs = [], []
+    monkeypatch.setattr(forktool_env, 'bindep_missing',
+                        lambda where, tools, profile: asked.append(
+                            (where, profile)) or ['dumb-init'])
     monkeypatch.setattr(os, 'geteuid', lambda: 1000)
-    calls = []
-    monkeypatch.setattr(subprocess, 'run', lambda *a, **k: calls.append(a))
-    with pytest.raises(infra.DrillError, match='apt-get install dumb-init'):
-        infra.ensure_packages(['dumb-init'])
-    assert calls == []
-    # only the packages asked for
+    monkeypatch.setattr(forktool_env, 'run',
+                        lambda cmd, **kw: installs.append(cmd))
+    with pytest.raises(infra.DrillError,
+                       match='profile pods: .*needs root: dumb-init'):
+        infra.ensure_packages('pods')
+    assert installs == []
+    assert asked == [(pathlib.Path(infra.ROOT), 'pods')]
     monkeypatch.setattr(os, 'geteuid', lambda: 0)
-    infra.ensure_packages(['dumb-init'])
-    assert calls[-1][0][-1:] == ['dumb-init']
+    infra.ensure_packages('pods')
+    assert installs[-1][-1:] == ['dumb-init']
+    assert '--no-install-recommends' in installs[-1]
+
+
+def test_bindep_profiles_list_the_drills_packages():
+    """bindep.txt is where the Debian packages are named."""
+    text = (pathlib.Path(infra.ROOT) / 'bindep.txt').read_text()
+    for pkg in ('mariadb-server', 'rabbitmq-server', 'dumb-init'):
+        assert any(line.startswith(pkg + ' [') and 'drill' in line
+                   for line in text.splitlines()), pkg
