@@ -89,8 +89,10 @@ COMMANDS = {
              "mypy on mypy-files.txt (tox -e mypy); fails on errors the "
              "pristine tree does not have"),
     "tox": (cmd_tox, "the tree's own tox with TOX_CONSTRAINTS_FILE=lock"),
-    "lock": (lambda lay, a: lock.resolve(lay, _tarball(lay)),
-             "regenerate the series' constraints lock"),
+    "lock": (lambda lay, a: lock.resolve_tools(lay) if a.tools else
+             lock.resolve(lay, _tarball(lay)),
+             "regenerate the series' constraints lock (--tools: the tools' "
+             "lock, from constraints/tools.in)"),
     "test": (lambda lay, a: suite.run(lay, a.pytest_args),
              "what CI runs: build what is missing, then check-import, "
              "lint, pep8, the unit slice under coverage, mypy, tool tests "
@@ -124,6 +126,8 @@ def parser():
                               help="minimum percentage (default: "
                                    "%(default)s)")
     sps["tox"].add_argument("tox_args", nargs=argparse.REMAINDER)
+    sps["lock"].add_argument("--tools", action="store_true",
+                             help="the tools' lock instead")
     sps["test"].add_argument("pytest_args", nargs="*")
     return p
 

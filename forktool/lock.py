@@ -1,4 +1,9 @@
-"""The constraints lock of a series, with its provenance in the header."""
+"""The constraints locks, with their provenance in the header.
+
+A series' lock: the sdist's requirements resolved with the series' upper
+constraints.  The tools' lock: constraints/tools.in resolved with the upper
+constraints and the lock of a series.
+"""
 
 import hashlib
 import os
@@ -14,36 +19,72 @@ from forktool.layout import Layout
 EXTRA = ["setuptools<82"]
 
 
-def resolve(layout: Layout, tarball: pathlib.Path) -> str:
-    """Resolve requirements + test-requirements against upper constraints."""
-    pin = layout.pin
-    upper = pin.upper_constraints
+def _freeze(python: str, args: list) -> list[str]:
+    """pip install args into a new venv of python<python>; pip freeze."""
+    with tempfile.TemporaryDirectory() as tmp:
+        v = pathlib.Path(tmp) / "venv"
+        env.run([env.python_of(python), "-m", "venv", v])
+        py = v / "bin" / "python"
+        env.run([py, "-m", "pip", "install", "-q", *args],
+                what="resolving the lock")
+        return env.run([py, "-m", "pip", "freeze", "--all"], capture=True,
+                       what="pip freeze").stdout.splitlines()
+
+
+def _upper(layout: Layout) -> pathlib.Path:
+    upper = layout.pin.upper_constraints
     if not upper or not upper.is_file():
         raise ForkError(f"upper constraints {upper} not found")
+    return upper
+
+
+def _source(layout: Layout, path: pathlib.Path) -> str:
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    return f"{os.path.relpath(path, layout.root)} (sha256 {sha})"
+
+
+def resolve(layout: Layout, tarball: pathlib.Path) -> str:
+    """Resolve requirements + test-requirements against upper constraints."""
+    pin, upper = layout.pin, _upper(layout)
     with tempfile.TemporaryDirectory() as tmp:
         src = pathlib.Path(tmp) / "src"
         src.mkdir()
         sdist.extract(tarball, src)
-        v = pathlib.Path(tmp) / "venv"
         # The Python of the series, as the venvs that install the lock.
-        env.run([env.python_of(pin), "-m", "venv", v])
-        py = v / "bin" / "python"
-        env.run([py, "-m", "pip", "install", "-q", "-c", upper,
-                 "-r", src / "requirements.txt",
-                 "-r", src / "test-requirements.txt", *EXTRA],
-                what="resolving the lock")
-        frozen = env.run([py, "-m", "pip", "freeze", "--all"], capture=True,
-                         what="pip freeze").stdout.splitlines()
+        frozen = _freeze(pin.python, [
+            "-c", upper, "-r", src / "requirements.txt",
+            "-r", src / "test-requirements.txt", *EXTRA])
     keep = [ln for ln in frozen if ln.split("==")[0].lower()
             not in ("pip", pin.package)]
-    upper_sha = hashlib.sha256(upper.read_bytes()).hexdigest()
     head = (f"# Constraints lock for series {pin.series} "
             f"({pin.package} {pin.version}, Python {pin.python}).\n"
             f"# Produced by: python -m forktool lock --series "
             f"{pin.series}\n"
-            f"# from {os.path.relpath(upper, layout.root)} (sha256 "
-            f"{upper_sha}) with\n"
+            f"# from {_source(layout, upper)} with\n"
             f"# {pin.sdist_name}'s requirements.txt + "
             f"test-requirements.txt + {' + '.join(EXTRA)}.\n")
     pin.constraints.write_text(head + "\n".join(keep) + "\n")
     return f"wrote {pin.constraints} ({len(keep)} packages)"
+
+
+def resolve_tools(layout: Layout) -> str:
+    """Resolve constraints/tools.in with the series' upper constraints and
+    lock (flake8's family, which upper constraints leave out)."""
+    tools, upper = layout.tools, _upper(layout)
+    source = tools.constraints.with_suffix(".in")
+    if not source.is_file():
+        raise ForkError(f"{source} (the tools' requirements) is missing")
+    if not layout.pin.constraints.is_file():
+        raise ForkError(f"the lock {layout.pin.constraints} is missing")
+    frozen = _freeze(tools.python, ["-c", upper, "-c",
+                                    layout.pin.constraints, "-r", source])
+    keep = sorted((ln for ln in frozen if not ln.lower().startswith(
+        ("pip==", "forktool"))), key=str.lower)
+    head = (f"# Tools lock (build/venv-tools, Python {tools.python}).\n"
+            f"# Produced by: python -m forktool lock --tools --series "
+            f"{layout.series}\n"
+            f"# from {_source(layout, source)} with\n"
+            f"# {_source(layout, upper)} and\n"
+            f"# {_source(layout, layout.pin.constraints)}.\n")
+    tools.constraints.write_text(head + "\n".join(keep) + "\n")
+    return f"wrote {tools.constraints} ({len(keep)} packages)"
