@@ -159,14 +159,11 @@ class Run:
     def pending(self, phase=None):
         return self.tracker.pending(phase)
 
-    def wait_started(self, ops, timeout=60):
-        want = {op['rid'] for op in ops}
-
-        def check():
-            started = {e['id'] for e in self.events.select(ev='start')}
-            return want <= started
-        infra.wait_until(check, timeout, interval=0.1,
-                         what='%d ops to start' % len(want))
+    def wait_started(self, ops, timeout=60, op=None):
+        """Wait until the driver started the ops (their own runs; with
+        op, that driver call: get_backup_device of a backup's device)."""
+        infra.wait_until(lambda: self.tracker.started(ops, op), timeout,
+                         interval=0.1, what='%d ops to start' % len(ops))
 
     def wait_done(self, ops, timeout):
         def check():
@@ -624,18 +621,18 @@ def s20_backup_workers_cleanup(run):
 
 
 def s24_backup_device(run):
-    """cinder-backup (backup_workers 4) gets SIGTERM while cinder-volume
+    """cinder-backup (backup_workers 2) gets SIGTERM while cinder-volume
     prepares the device of a backup it started; the replacement starts at
-    once.  The volume service's continue_backup must reach a process that
+    once (four processes share the host's queues).  The volume service's continue_backup must reach a process that
     takes it: the one of the old pod that awaits it, or the new pod."""
     _start_volume(run)
-    run.progress('start bak-0 (4 workers)')
+    run.progress('start bak-0')
     old = run.pod(BACKUP)
     run.ready(old)
     ops = run.send([{'kind': 'create_backup', 'backend': 'slow1',
                      'seconds': run.t.backup_op,
                      'device_seconds': run.st.device}], 'inflight')
-    run.wait_started(ops)       # get_backup_device on vol-0
+    run.wait_started(ops, op='get_backup_device')     # on vol-0
     run.progress('SIGTERM %s' % old.name)
     run.terminate(old)
     run.progress('start bak-1 (overlap)')
@@ -874,9 +871,9 @@ SCENARIOS = {
                         'rabbit_qos_prefetch_count'): 1}),
     # the volume service prepares the backup's device this long; the
     # replacement cinder-backup is ready before it is done
-    24: Scenario('backup device, 4 workers', s24_backup_device,
-                 timing={'device': QuickFull(12.0, 20.0)},
-                 conf={('DEFAULT', 'backup_workers'): '4'}),
+    # backup_workers at most the CPU count: 2 on the CI machine
+    24: Scenario('backup device, overlap', s24_backup_device,
+                 timing={'device': QuickFull(12.0, 20.0)}),
 }
 ALL = tuple(sorted(SCENARIOS))
 DEFAULT = tuple(n for n in ALL if SCENARIOS[n].default)

@@ -77,6 +77,16 @@ class OpTracker:
     def stop(self):
         self._stop.set()
 
+    def started(self, ops, op=None):
+        """Whether the driver started each of ops: its own run, or with
+        op that driver call (get_backup_device, the device of a backup,
+        runs before the backup's own run and does not count otherwise)."""
+        want = {o['rid'] for o in ops}
+        started = {e['id'] for e in self.events.select(ev='start')
+                   if (e.get('op') == op if op else
+                       e.get('op') != 'get_backup_device')}
+        return want <= started
+
     def pending(self, phase=None):
         with self._lock:
             return [op for op in self.ops

@@ -87,3 +87,17 @@ def test_active_runs_ignore_dead_pods(tmp_path):
         {'ev': 'start', 'gen': 'vol-1', 'id': 'c', 'op': 'delete_volume'}])
     assert tracker.active_runs({'vol-0', 'vol-1'}) == 2
     assert tracker.active_runs({'vol-1'}) == 1       # a's run was cut
+
+
+def test_started_counts_the_ops_own_run(tmp_path):
+    """A backup's device is prepared before its run: not its start."""
+    tracker, _ = _tracker(tmp_path, [
+        {'ev': 'start', 'gen': 'vol-0', 'id': 'b1',
+         'op': 'get_backup_device'}])
+    ops = [{'rid': 'b1'}]
+    assert not tracker.started(ops)
+    assert tracker.started(ops, op='get_backup_device')
+    with open(tracker.events.path, 'a') as f:
+        f.write(json.dumps({'ev': 'start', 'gen': 'bak-0', 'id': 'b1',
+                            'op': 'backup'}) + '\n')
+    assert tracker.started(ops)
