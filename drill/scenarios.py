@@ -623,8 +623,9 @@ def s20_backup_workers_cleanup(run):
 def s24_backup_device(run):
     """cinder-backup (backup_workers 2) gets SIGTERM while cinder-volume
     prepares the device of a backup it started; the replacement starts at
-    once (four processes share the host's queues).  The volume service's continue_backup must reach a process that
-    takes it: the one of the old pod that awaits it, or the new pod."""
+    once (four processes share the host's queues).  The volume service's
+    continue_backup must reach a process that takes it: the one of the old
+    pod that awaits it, or the new pod."""
     _start_volume(run)
     run.progress('start bak-0')
     old = run.pod(BACKUP)
