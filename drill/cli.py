@@ -14,17 +14,18 @@ from drill import infra
 from drill import model
 from drill import scenarios
 from drill.services import venv_env
+from forktool import layout as forktool_layout
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The series under test: its venvs are forktool's (build/venv-<series>,
-# build/venv-upstream-<series>); make test passes them explicitly.
+# The series under test: its venvs are forktool's (make test passes them
+# explicitly).
 DEFAULT_SERIES = os.environ.get('DRILL_SERIES', '2025.1')
 
 
 def venvs_of(series):
-    """(patched, upstream) venvs forktool builds for a series."""
-    return (os.path.join(ROOT, 'build', 'venv-%s' % series),
-            os.path.join(ROOT, 'build', 'venv-upstream-%s' % series))
+    """(patched, upstream) venvs forktool builds for a pinned series."""
+    lay = forktool_layout.load(ROOT, series)
+    return str(lay.venv), str(lay.upstream_venv)
 
 
 DEFAULT_PATCHED, DEFAULT_UPSTREAM = venvs_of(DEFAULT_SERIES)

@@ -43,6 +43,11 @@ def _source(layout: Layout, path: pathlib.Path) -> str:
     return f"{os.path.relpath(path, layout.root)} (sha256 {sha})"
 
 
+def _write(lock: pathlib.Path, head: str, packages: list[str]) -> str:
+    lock.write_text(head + "\n".join(packages) + "\n")
+    return f"wrote {lock} ({len(packages)} packages)"
+
+
 def resolve(layout: Layout, tarball: pathlib.Path) -> str:
     """Resolve requirements + test-requirements against upper constraints."""
     pin, upper = layout.pin, _upper(layout)
@@ -63,8 +68,7 @@ def resolve(layout: Layout, tarball: pathlib.Path) -> str:
             f"# from {_source(layout, upper)} with\n"
             f"# {pin.sdist_name}'s requirements.txt + "
             f"test-requirements.txt + {' + '.join(EXTRA)}.\n")
-    pin.constraints.write_text(head + "\n".join(keep) + "\n")
-    return f"wrote {pin.constraints} ({len(keep)} packages)"
+    return _write(pin.constraints, head, keep)
 
 
 def resolve_tools(layout: Layout) -> str:
@@ -86,5 +90,4 @@ def resolve_tools(layout: Layout) -> str:
             f"# from {_source(layout, source)} with\n"
             f"# {_source(layout, upper)} and\n"
             f"# {_source(layout, layout.pin.constraints)}.\n")
-    tools.constraints.write_text(head + "\n".join(keep) + "\n")
-    return f"wrote {tools.constraints} ({len(keep)} packages)"
+    return _write(tools.constraints, head, keep)
