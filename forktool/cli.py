@@ -12,6 +12,7 @@ from forktool import ForkError
 from forktool import importcheck
 from forktool import layout as layout_mod
 from forktool import lock
+from forktool import onto
 from forktool import sdist
 from forktool import suite
 from forktool import tree
@@ -64,6 +65,10 @@ COMMANDS = {
              "materialise build/<series>/ (import + patches)"),
     "export": (lambda lay, a: tree.export(lay),
                "write the tree's commits to patches/<series>/"),
+    "apply": (lambda lay, a: onto.apply_onto(lay, a.onto, a.branch,
+                                             a.dry_run),
+              "apply the queue onto your own checkout (--onto PATH), with "
+              "git am -3 on a new branch in a worktree"),
     "check-import": (lambda lay, a: importcheck.check(lay, _tarball(lay)),
                      "verify the import commit is byte-identical to the "
                      "sdist"),
@@ -125,6 +130,14 @@ def parser():
                               default=cover.FAIL_UNDER,
                               help="minimum percentage (default: "
                                    "%(default)s)")
+    sps["apply"].add_argument("--onto", required=True, metavar="PATH",
+                              help="your git checkout (left untouched)")
+    sps["apply"].add_argument("--branch",
+                              help="the new branch (default: "
+                                   "graceful-shutdown/<series>)")
+    sps["apply"].add_argument("--dry-run", action="store_true",
+                              help="report whether it applies; keep "
+                                   "nothing")
     sps["tox"].add_argument("tox_args", nargs=argparse.REMAINDER)
     sps["lock"].add_argument("--tools", action="store_true",
                              help="the tools' lock instead")
