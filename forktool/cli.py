@@ -37,6 +37,8 @@ def cmd_venv(lay, args):
 
 
 def cmd_unit(lay, args):
+    # Some unit tests run Debian tools (qemu-img): install what is missing.
+    print(suite.bindep(lay, "test"))
     checks.stestr(lay, args.full, args.regex, args.concurrency)
 
 
