@@ -10,18 +10,14 @@ refs/forktool/, never a branch or tag of theirs).
 """
 
 import pathlib
-import re
 import shutil
 
+from forktool import conflicts
 from forktool import ForkError
 from forktool import patchqueue
 from forktool.git import git
 from forktool.git import tag
 from forktool.layout import Layout
-
-_MARKERS = re.compile(r"^(<{7}|={7}|>{7})( |$)")
-# How many lines of each side of a conflict the report shows.
-SHOWN = 8
 
 
 def _toplevel(path: pathlib.Path) -> pathlib.Path:
@@ -52,43 +48,6 @@ def _refuse_dirty(repo: pathlib.Path) -> None:
         raise ForkError(f"refusing to apply onto {repo}:\n  - " +
                         "\n  - ".join(reasons) +
                         "\nCommit or stash your changes first.")
-
-
-def conflicts(worktree: pathlib.Path) -> str:
-    """Per file and per hunk: the conflicts `git am -3` left."""
-    files = git(worktree, "diff", "--name-only",
-                "--diff-filter=U").stdout.split()
-    report = []
-    for name in files:
-        lines = (worktree / name).read_text(errors="replace").splitlines()
-        hunks, start, sides = [], None, None
-        for number, line in enumerate(lines, 1):
-            match = _MARKERS.match(line)
-            if not match:
-                if sides is not None:
-                    sides[-1].append(line)
-                continue
-            kind = match.group(1)[0]
-            if kind == "<":
-                start, sides = number, [[]]
-            elif kind == "=" and sides is not None:
-                sides.append([])
-            elif kind == ">" and sides is not None:
-                hunks.append((start, number, sides))
-                start, sides = None, None
-        report.append(f"{name}: {len(hunks)} conflict(s)")
-        for n, (first, last, sides) in enumerate(hunks, 1):
-            ours, theirs = sides[0], sides[-1] if len(sides) > 1 else []
-            report.append(f"  hunk {n}, lines {first}-{last}: your branch "
-                          f"has {len(ours)} line(s), the patch "
-                          f"{len(theirs)}")
-            for label, side in (("yours", ours), ("patch", theirs)):
-                for text in side[:SHOWN]:
-                    report.append(f"    {label} | {text}")
-                if len(side) > SHOWN:
-                    report.append(f"    {label} | ... {len(side) - SHOWN} "
-                                  "more")
-    return "\n".join(report)
 
 
 def _not_applied(worktree: pathlib.Path, output: str) -> str:
@@ -149,7 +108,7 @@ def apply_onto(layout: Layout, path, branch: str | None = None,
             merged.append(patch.name)
         if proc.returncode == 0:
             continue
-        report = conflicts(worktree) or _not_applied(worktree, output)
+        report = conflicts.report(worktree) or _not_applied(worktree, output)
         head = (f"patch {patch.name} does not apply onto {current} "
                 f"({base}) of {repo}:\n{report}")
         if dry_run:
