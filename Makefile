@@ -4,7 +4,7 @@ PY ?= python3
 FORCE ?=
 FT = $(PY) -m forktool
 
-.PHONY: fork export apply venv venv-upstream test unit unit-full cover mypy lint pep8 tox bench drill
+.PHONY: fork export apply rebase venv venv-upstream test unit unit-full cover mypy lint pep8 tox bench drill
 
 fork:            ## materialise build/$(SERIES)/: upstream import + patches
 	$(FT) fork --series $(SERIES) $(if $(FORCE),--force)
@@ -12,6 +12,8 @@ export:          ## write build/$(SERIES)/ commits back to patches/$(SERIES)/
 	$(FT) export --series $(SERIES)
 apply:           ## the queue onto your checkout: make apply ONTO=path [DRY_RUN=1]
 	$(FT) apply --series $(SERIES) --onto $(ONTO) $(if $(DRY_RUN),--dry-run)
+rebase:          ## a new upstream release: make rebase TO=v SHA256=h (or CONTINUE=1, ABORT=1)
+	$(FT) rebase --series $(SERIES) $(if $(TO),--to $(TO) --sha256 $(SHA256)) $(if $(CONTINUE),--continue) $(if $(ABORT),--abort)
 venv:            ## build/venv-$(SERIES)/: the lock + the tree, editable
 	$(FT) venv --series $(SERIES)
 venv-upstream:   ## build/venv-upstream-$(SERIES)/: the lock + pristine sdist

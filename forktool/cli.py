@@ -13,6 +13,7 @@ from forktool import importcheck
 from forktool import layout as layout_mod
 from forktool import lock
 from forktool import onto
+from forktool import rebase
 from forktool import sdist
 from forktool import suite
 from forktool import tree
@@ -40,6 +41,17 @@ def cmd_unit(lay, args):
     # Some unit tests run Debian tools (qemu-img): install what is missing.
     print(suite.bindep(lay, "test"))
     checks.stestr(lay, args.full, args.regex, args.concurrency)
+
+
+def cmd_rebase(lay, args):
+    if args.resume:
+        return rebase.resume(lay)
+    if args.abort:
+        return rebase.abort(lay)
+    if not args.to:
+        raise ForkError("rebase needs --to VERSION --sha256 HEX, "
+                        "--continue or --abort")
+    return rebase.start(lay, args.to, args.sha256)
 
 
 def cmd_lint(lay, args):
@@ -71,6 +83,9 @@ COMMANDS = {
                                              a.dry_run),
               "apply the queue onto your own checkout (--onto PATH), with "
               "git am -3 on a new branch in a worktree"),
+    "rebase": (cmd_rebase,
+               "move the series to a new upstream release (--to V "
+               "--sha256 H): replay the queue, pin, lock, export"),
     "check-import": (lambda lay, a: importcheck.check(lay, _tarball(lay)),
                      "verify the import commit is byte-identical to the "
                      "sdist"),
@@ -140,6 +155,13 @@ def parser():
     sps["apply"].add_argument("--dry-run", action="store_true",
                               help="report whether it applies; keep "
                                    "nothing")
+    sps["rebase"].add_argument("--to", metavar="VERSION")
+    sps["rebase"].add_argument("--sha256", help="the new sdist's sha256")
+    steps = sps["rebase"].add_mutually_exclusive_group()
+    steps.add_argument("--continue", dest="resume", action="store_true",
+                       help="resume after resolving a conflict")
+    steps.add_argument("--abort", action="store_true",
+                       help="undo the rebase in progress")
     sps["tox"].add_argument("tox_args", nargs=argparse.REMAINDER)
     sps["lock"].add_argument("--tools", action="store_true",
                              help="the tools' lock instead")

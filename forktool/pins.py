@@ -81,3 +81,30 @@ def load(root: pathlib.Path, series: str) -> Pin:
         upper_constraints=(root / upper).resolve() if upper else None,
         unit_slice=tuple(entry.get("unit_slice", ())),
     )
+
+
+def set_version(root: pathlib.Path, series: str, version: str,
+                sha256: str) -> None:
+    """Pin series to version/sha256 in pins.toml, keeping the rest as is."""
+    path = root / "pins.toml"
+    lines = path.read_text().splitlines(keepends=True)
+    header = f'[series."{series}"]'
+    try:
+        start = next(i for i, ln in enumerate(lines)
+                     if ln.strip() == header)
+    except StopIteration:
+        raise ForkError(f"{path} has no {header} table")
+    done = set()
+    for i in range(start + 1, len(lines)):
+        if lines[i].lstrip().startswith("["):
+            break
+        for key, value in (("version", version), ("sha256", sha256)):
+            if re.match(rf"^{key}\s*=", lines[i]):
+                lines[i] = f'{key} = "{value}"\n'
+                done.add(key)
+    if done != {"version", "sha256"}:
+        raise ForkError(f"{path}: {header} lacks version or sha256")
+    path.write_text("".join(lines))
+    pin = load(root, series)
+    if (pin.version, pin.sha256) != (version, sha256):
+        raise ForkError(f"{path}: could not pin {series} to {version}")

@@ -28,7 +28,8 @@ EXCLUDES = [".tox/", ".stestr/", "__pycache__/", "*.pyc", "cover/",
             "*.rej", "*.orig", ".datacore_chap"]
 
 
-def _commits(tree, pin):
+def commits(tree, pin) -> list[str]:
+    """The queue's commits in the tree, oldest first."""
     out = git(tree, "rev-list", "--reverse", f"{tag(pin)}..HEAD").stdout
     return out.split()
 
@@ -88,7 +89,7 @@ def unexported(tree: pathlib.Path, pin: Pin,
                 for p in patchqueue.series_patches(patch_dir)}
     exported |= _applied_ids(tree)
     reasons = []
-    for rev in _commits(tree, pin):
+    for rev in commits(tree, pin):
         if _commit_patch_id(tree, rev) not in exported:
             subject = git(tree, "log", "-1", "--format=%h %s", rev).stdout
             reasons.append(f"commit {subject.strip()} is not exported to "
@@ -99,13 +100,15 @@ def unexported(tree: pathlib.Path, pin: Pin,
 def up_to_date(tree, pin, patch_dir) -> bool:
     wanted = [patch_id(p.read_text())
               for p in patchqueue.series_patches(patch_dir)]
-    have = [_commit_patch_id(tree, r) for r in _commits(tree, pin)]
+    have = [_commit_patch_id(tree, r) for r in commits(tree, pin)]
     return wanted == have
 
 
 # --- building -------------------------------------------------------------
 
-def _import(tree: pathlib.Path, pin: Pin, tarball: pathlib.Path) -> None:
+def import_sdist(tree: pathlib.Path, pin: Pin,
+                 tarball: pathlib.Path) -> None:
+    """A new git repository at tree: the sdist as one commit, tagged."""
     tree.mkdir(parents=True)
     stamp = sdist.extract(tarball, tree)
     git(tree, "init", "-q", "-b", "main")
@@ -193,7 +196,7 @@ def materialise(layout: Layout, tarball: pathlib.Path,
                                             prefix=f".{pin.series}."))
     try:
         staging.rmdir()
-        _import(staging, pin, tarball)
+        import_sdist(staging, pin, tarball)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
