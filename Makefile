@@ -4,7 +4,7 @@ PY ?= python3
 FORCE ?=
 FT = $(PY) -m forktool
 
-.PHONY: fork export apply rebase venv venv-upstream test unit unit-full cover mypy lint pep8 tox bench drill
+.PHONY: fork export apply rebase matrix venv venv-upstream test unit unit-full cover mypy lint pep8 tox bench drill
 
 fork:            ## materialise build/$(SERIES)/: upstream import + patches
 	$(FT) fork --series $(SERIES) $(if $(FORCE),--force)
@@ -37,6 +37,8 @@ tox:             ## the tree's own tox pinned to the lock: make tox ARGS="-e py3
 bench:           ## benchmarks, patched vs upstream side by side (needs make fork venv)
 	build/venv-$(SERIES)/bin/python bench/worker_heartbeat.py
 	build/venv-$(SERIES)/bin/python bench/parent_cpu.py 60
+matrix:          ## every series: fork, venv, pep8, unit slice, drill core (quick)
+	$(FT) matrix
 drill:           ## the rolling-update drill, full durations, patched vs upstream
 	$(MAKE) fork venv venv-upstream
 	$(PY) -m forktool tools-venv --series $(SERIES)

@@ -12,6 +12,7 @@ from forktool import ForkError
 from forktool import importcheck
 from forktool import layout as layout_mod
 from forktool import lock
+from forktool import matrix
 from forktool import onto
 from forktool import rebase
 from forktool import sdist
@@ -86,6 +87,11 @@ COMMANDS = {
     "rebase": (cmd_rebase,
                "move the series to a new upstream release (--to V "
                "--sha256 H): replay the queue, pin, lock, export"),
+    "matrix": (lambda lay, a: matrix.run(
+        lay.root, a.only.split(",") if a.only else None,
+        quick=not a.full_drill),
+        "every series: fork, venv, pep8, unit slice, drill core "
+        "scenarios; one table + build/matrix/matrix.json"),
     "check-import": (lambda lay, a: importcheck.check(lay, _tarball(lay)),
                      "verify the import commit is byte-identical to the "
                      "sdist"),
@@ -162,6 +168,11 @@ def parser():
                        help="resume after resolving a conflict")
     steps.add_argument("--abort", action="store_true",
                        help="undo the rebase in progress")
+    sps["matrix"].add_argument("--only", metavar="S1,S2",
+                               help="these series (default: every one)")
+    sps["matrix"].add_argument("--full-drill", action="store_true",
+                               help="the drill's full durations, not "
+                                    "--quick")
     sps["tox"].add_argument("tox_args", nargs=argparse.REMAINDER)
     sps["lock"].add_argument("--tools", action="store_true",
                              help="the tools' lock instead")

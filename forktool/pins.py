@@ -108,3 +108,8 @@ def set_version(root: pathlib.Path, series: str, version: str,
     pin = load(root, series)
     if (pin.version, pin.sha256) != (version, sha256):
         raise ForkError(f"{path}: could not pin {series} to {version}")
+
+
+def series_names(root: pathlib.Path) -> list[str]:
+    """Every pinned series, in pins.toml's order."""
+    return list(_read(pathlib.Path(root))[1].get("series", {}))
