@@ -7,6 +7,7 @@ import sys
 
 from forktool import checks
 from forktool import cover
+from forktool import deploy
 from forktool import env
 from forktool import ForkError
 from forktool import importcheck
@@ -92,6 +93,11 @@ COMMANDS = {
         quick=not a.full_drill),
         "every series: fork, venv, pep8, unit slice, drill core "
         "scenarios; one table + build/matrix/matrix.json"),
+    "check-deploy": (lambda lay, a: deploy.check(a.manifest, a.conf,
+                                                 a.longest_op),
+                     "check a manifest + cinder.conf against the "
+                     "shutdown's timeout chain (needs PyYAML: the tools' "
+                     "venv)"),
     "check-import": (lambda lay, a: importcheck.check(lay, _tarball(lay)),
                      "verify the import commit is byte-identical to the "
                      "sdist"),
@@ -173,6 +179,12 @@ def parser():
     sps["matrix"].add_argument("--full-drill", action="store_true",
                                help="the drill's full durations, not "
                                     "--quick")
+    sps["check-deploy"].add_argument("manifest")
+    sps["check-deploy"].add_argument("conf")
+    sps["check-deploy"].add_argument("--longest-op", type=int,
+                                     metavar="SECONDS",
+                                     help="instead of the manifest's "
+                                          "annotation")
     sps["tox"].add_argument("tox_args", nargs=argparse.REMAINDER)
     sps["lock"].add_argument("--tools", action="store_true",
                              help="the tools' lock instead")

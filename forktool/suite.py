@@ -45,6 +45,25 @@ def pytest(layout: Layout, args=()) -> str:
     return "pytest: OK"
 
 
+EXAMPLES = [("deploy/kubernetes/cinder-volume.yaml",
+             "deploy/cinder.conf.d/graceful-shutdown.conf"),
+            ("deploy/kubernetes/cinder-backup.yaml",
+             "deploy/cinder.conf.d/backup.conf")]
+
+
+def check_deploy(layout: Layout) -> str:
+    tools = layout.tools_venv / "bin"
+    for manifest, conf in EXAMPLES:
+        env.run([tools / "python", "-m", "forktool", "check-deploy",
+                 manifest, conf], cwd=layout.root, what="check-deploy")
+    env.run([tools / "kubernetes-validate", "--strict",
+             *[m for m, _ in EXAMPLES]], cwd=layout.root,
+            what="kubernetes-validate")
+    env.run([tools / "yamllint", "-s", "deploy"], cwd=layout.root,
+            what="yamllint")
+    return "check-deploy: OK (" + ", ".join(m for m, _ in EXAMPLES) + ")"
+
+
 def build_steps(layout: Layout):
     def tarball():
         return sdist.fetch(layout.pin, layout.cache)
@@ -66,6 +85,8 @@ def check_steps(layout: Layout, pytest_args=()):
         # The unit slice, run once: under coverage.
         ("unit-slice+cover", lambda: cover.run(layout)),
         ("mypy", lambda: typecheck.run(layout)),
+        # The deploy/ examples: the timeout chain, schemas, yamllint.
+        ("check-deploy", lambda: check_deploy(layout)),
         # The tool's own tests and the rolling-update drill (patched and
         # upstream side by side; the patched fork's contract is asserted).
         ("pytest", lambda: pytest(layout, pytest_args)),
