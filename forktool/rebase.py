@@ -11,35 +11,19 @@ pins.toml, regenerates the lock and exports the queue.
 """
 
 import dataclasses
-import json
 import pathlib
 import re
 import tempfile
 
-from forktool import conflicts
 from forktool import ForkError
 from forktool import lock
 from forktool import pins
+from forktool import replay
 from forktool import sdist
 from forktool import tree as tree_mod
 from forktool.git import git
 from forktool.git import tag
 from forktool.layout import Layout
-
-STATE = "forktool-rebase.json"
-
-
-def _state_path(layout: Layout) -> pathlib.Path:
-    return layout.tree / ".git" / STATE
-
-
-def _load(layout: Layout) -> dict | None:
-    path = _state_path(layout)
-    return json.loads(path.read_text()) if path.exists() else None
-
-
-def _save(layout: Layout, state: dict) -> None:
-    _state_path(layout).write_text(json.dumps(state, indent=1))
 
 
 def _new_pin(pin: pins.Pin, version: str, sha256: str) -> pins.Pin:
@@ -90,9 +74,7 @@ def _already_upstream(tree: pathlib.Path, rev: str, base: str) -> bool:
 def start(layout: Layout, version: str, sha256: str) -> str:
     layout.need_tree()
     tree, old = layout.tree, layout.pin
-    if _load(layout) is not None:
-        raise ForkError(f"a rebase of {tree} is in progress: finish it "
-                        "with --continue or undo it with --abort")
+    replay.refuse_if_running(layout)
     reasons = tree_mod.local_work(tree, old, layout.patch_dir)
     if reasons:
         raise ForkError(f"refusing to rebase {tree}:\n  - " +
@@ -108,100 +90,39 @@ def start(layout: Layout, version: str, sha256: str) -> str:
         git(tree, "tag", "-d", tag(new))
     commits = tree_mod.commits(tree, old)
     branch = git(tree, "symbolic-ref", "--short", "HEAD").stdout.strip()
-    state = {"series": old.series, "from": old.version, "to": version,
+    state = {"verb": "rebase", "series": old.series, "onto": version,
+             "ours": "upstream", "from": old.version, "to": version,
              "sha256": new.sha256, "branch": branch,
              "orig_head": git(tree, "rev-parse", "HEAD").stdout.strip(),
              "todo": [], "dropped": [], "replayed": 0}
     _import_on_top(layout, old, new, tarball)
     for rev in commits:
         if _already_upstream(tree, rev, tag(new)):
-            state["dropped"].append(_subject(tree, rev) + " (upstream)")
+            state["dropped"].append(replay.subject(tree, rev) +
+                                    " (upstream)")
         else:
             state["todo"].append(rev)
     git(tree, "checkout", "-q", "-B", branch, tag(new))
-    _save(layout, state)
+    replay.save(layout, state)
     return _replay(layout, state)
 
 
-def _subject(tree, rev) -> str:
-    return git(tree, "log", "-1", "--format=%h %s", rev).stdout.strip()
-
-
-def _picking(tree: pathlib.Path) -> bool:
-    return (tree / ".git" / "CHERRY_PICK_HEAD").exists()
-
-
 def _replay(layout: Layout, state: dict) -> str:
-    tree = layout.tree
-    while state["todo"]:
-        rev = state["todo"][0]
-        proc = git(tree, "cherry-pick", "--keep-redundant-commits", rev,
-                   check=False)
-        if proc.returncode:
-            if _picking(tree) and not git(
-                    tree, "diff", "--name-only", "--diff-filter=U").stdout \
-                    and not git(tree, "diff", "--cached",
-                                "--name-only").stdout:
-                # Nothing left of it once merged: upstream has it.
-                git(tree, "cherry-pick", "--skip")
-                state["dropped"].append(_subject(tree, rev) + " (empty)")
-                state["todo"].pop(0)
-                _save(layout, state)
-                continue
-            report = (conflicts.report(tree, ours="upstream")
-                      or (proc.stdout + proc.stderr).strip())
-            raise ForkError(
-                f"patch {_subject(tree, rev)} conflicts with "
-                f"{state['to']}:\n{report}\n"
-                f"Resolve it in {tree}: edit the files and `git add` "
-                f"them, then `forktool rebase --series {state['series']} "
-                f"--continue` (or --abort).")
-        if not git(tree, "diff", "--name-only", "HEAD~1", "HEAD").stdout:
-            git(tree, "reset", "-q", "--hard", "HEAD~1")
-            state["dropped"].append(_subject(tree, rev) + " (empty)")
-        else:
-            state["replayed"] += 1
-        state["todo"].pop(0)
-        _save(layout, state)
+    replay.run(layout, state)
     return _finish(layout, state)
 
 
 def resume(layout: Layout) -> str:
     """--continue: commit the resolved patch, replay the rest."""
-    layout.need_tree()
-    tree, state = layout.tree, _load(layout)
-    if state is None:
-        raise ForkError(f"no rebase of {tree} is in progress")
-    unmerged = git(tree, "diff", "--name-only",
-                   "--diff-filter=U").stdout.split()
-    if unmerged:
-        raise ForkError("still unresolved (edit, then `git add`): " +
-                        ", ".join(unmerged))
-    markers = git(tree, "diff", "--cached", "-G^(<{7}|>{7}) ",
-                  "--name-only", "HEAD", check=False).stdout.split()
-    if markers:
-        raise ForkError("conflict markers are still in: " +
-                        ", ".join(markers))
-    if _picking(tree):
-        git(tree, "cherry-pick", "--continue", env={"GIT_EDITOR": "true"})
-    # else: the user committed it already
-    state["replayed"] += 1
-    state["todo"].pop(0)
-    _save(layout, state)
+    state = replay.load(layout, "rebase")
+    replay.resolved(layout, state)
     return _replay(layout, state)
 
 
 def abort(layout: Layout) -> str:
-    layout.need_tree()
-    tree, state = layout.tree, _load(layout)
-    if state is None:
-        raise ForkError(f"no rebase of {tree} is in progress")
-    if _picking(tree):
-        git(tree, "cherry-pick", "--abort", check=False)
-    git(tree, "checkout", "-q", "-f", "-B", state["branch"],
-        state["orig_head"])
+    tree, state = layout.tree, replay.load(layout, "rebase")
+    replay.abort(layout, state)
     git(tree, "tag", "-d", f"upstream/{state['to']}", check=False)
-    _state_path(layout).unlink()
     return (f"rebase of {state['series']} to {state['to']} aborted: "
             f"{tree} is back at {state['from']} and the queue")
 
@@ -217,7 +138,7 @@ def _finish(layout: Layout, state: dict) -> str:
     else:
         locked = "no upper_constraints pinned: lock left as it was"
     exported = tree_mod.export(moved)
-    _state_path(layout).unlink()
+    replay.done(layout)
     dropped = "".join(f"\n  dropped: {d}" for d in state["dropped"])
     return (f"rebased {new.series} from {state['from']} to {new.version}: "
             f"{state['replayed']} patch(es) replayed{dropped}\n"
