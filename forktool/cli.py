@@ -15,6 +15,7 @@ from forktool import layout as layout_mod
 from forktool import lock
 from forktool import matrix
 from forktool import onto
+from forktool import port
 from forktool import rebase
 from forktool import sdist
 from forktool import suite
@@ -54,6 +55,16 @@ def cmd_rebase(lay, args):
         raise ForkError("rebase needs --to VERSION --sha256 HEX, "
                         "--continue or --abort")
     return rebase.start(lay, args.to, args.sha256)
+
+
+def cmd_port(lay, args):
+    if args.resume:
+        return port.resume(lay, args.note)
+    if args.abort:
+        return port.abort(lay)
+    if not args.source:
+        raise ForkError("port needs --from SERIES, --continue or --abort")
+    return port.start(lay, args.source)
 
 
 def cmd_lint(lay, args):
@@ -98,6 +109,9 @@ COMMANDS = {
                      "check a manifest + cinder.conf against the "
                      "shutdown's timeout chain (needs PyYAML: the tools' "
                      "venv)"),
+    "port": (cmd_port,
+             "cherry-pick another series' queue onto this one (--from S): "
+             "-x, a Conflicts: note per resolved patch, then export"),
     "check-import": (lambda lay, a: importcheck.check(lay, _tarball(lay)),
                      "verify the import commit is byte-identical to the "
                      "sdist"),
@@ -185,6 +199,12 @@ def parser():
                                      metavar="SECONDS",
                                      help="instead of the manifest's "
                                           "annotation")
+    sps["port"].add_argument("--from", dest="source", metavar="SERIES")
+    sps["port"].add_argument("--note", help="with --continue: how the "
+                             "conflicts were resolved")
+    steps = sps["port"].add_mutually_exclusive_group()
+    steps.add_argument("--continue", dest="resume", action="store_true")
+    steps.add_argument("--abort", action="store_true")
     sps["tox"].add_argument("tox_args", nargs=argparse.REMAINDER)
     sps["lock"].add_argument("--tools", action="store_true",
                              help="the tools' lock instead")
