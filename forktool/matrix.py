@@ -16,9 +16,7 @@ from forktool import env
 from forktool import ForkError
 from forktool import layout as layout_mod
 from forktool import pins
-from forktool import sdist
 from forktool import suite
-from forktool import tree
 
 # In flight at SIGTERM, late arrivals, rolling overlap, backup, kill
 # mid-drain (drill/scenarios.py).
@@ -30,12 +28,9 @@ NEEDS = {"venv": "fork", "venv-upstream": "fork", "pep8": "fork",
 
 
 def steps(layout, quick=True):
-    def tarball():
-        return sdist.fetch(layout.pin, layout.cache)
+    build = dict(suite.build_steps(layout))
     return [
-        ("fork", lambda: tree.materialise(layout, tarball())),
-        ("venv", lambda: env.series_venv(layout)),
-        ("venv-upstream", lambda: env.upstream_venv(layout, tarball())),
+        *[(name, build[name]) for name in ("fork", "venv", "venv-upstream")],
         ("pep8", lambda: checks.pep8(layout)),
         ("unit", lambda: unit(layout)),
         ("drill", lambda: drill(layout, quick)),

@@ -24,16 +24,33 @@ FILES = {
 }
 
 
-def make_sdist(path, files=FILES):
+def make_sdist(path, files=FILES, version="1.0", mtime=1700000000):
     with tarfile.open(path, "w:gz") as tar:
         for name, text in sorted(files.items()):
             data = text.encode()
-            info = tarfile.TarInfo(f"demo-1.0/{name}")
+            info = tarfile.TarInfo(f"demo-{version}/{name}")
             info.size = len(data)
-            info.mtime = 1700000000
+            info.mtime = mtime
             info.mode = 0o755 if name.endswith(".sh") else 0o644
             tar.addfile(info, io.BytesIO(data))
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def new_project(root, releases):
+    """A project pinning releases: {series: (version, sha256)}."""
+    (root / "build" / "cache").mkdir(parents=True, exist_ok=True)
+    (root / "constraints").mkdir(exist_ok=True)
+    pins = ""
+    for series, (version, sha) in releases.items():
+        (root / "constraints" / f"{series}.txt").write_text("")
+        (root / "patches" / series).mkdir(parents=True)
+        (root / "patches" / series / "series").write_text("")
+        pins += (f'[series."{series}"]\npackage = "demo"\n'
+                 f'version = "{version}"\nsha256 = "{sha}"\n'
+                 f'python = "3.11"\n'
+                 f'constraints = "constraints/{series}.txt"\n\n')
+    (root / "pins.toml").write_text(pins)
+    return root
 
 
 @pytest.fixture
@@ -41,22 +58,14 @@ def project(tmp_path):
     root = tmp_path / "proj"
     (root / "build" / "cache").mkdir(parents=True)
     sha = make_sdist(root / "build" / "cache" / "demo-1.0.tar.gz")
-    (root / "constraints").mkdir()
-    (root / "constraints" / f"{SERIES}.txt").write_text("")
-    (root / "patches" / SERIES).mkdir(parents=True)
-    (root / "patches" / SERIES / "series").write_text("")
-    (root / "pins.toml").write_text(
-        f'[series."{SERIES}"]\npackage = "demo"\nversion = "1.0"\n'
-        f'sha256 = "{sha}"\npython = "3.11"\n'
-        f'constraints = "constraints/{SERIES}.txt"\n')
-    return root
+    return new_project(root, {SERIES: ("1.0", sha)})
 
 
-def ft(root, *args, env=None, check=True):
+def ft(root, *args, env=None, check=True, series=SERIES):
     e = dict(os.environ, PYTHONPATH=str(REPO))
     e.update(env or {})
     proc = subprocess.run([sys.executable, "-m", "forktool", "--root",
-                           str(root), *args, "--series", SERIES],
+                           str(root), *args, "--series", series],
                           capture_output=True, text=True, env=e)
     if check:
         assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -13,6 +13,7 @@ import pytest
 from tests.tool.test_forktool import ft
 from tests.tool.test_forktool import git
 from tests.tool.test_forktool import make_sdist
+from tests.tool.test_forktool import new_project
 from tests.tool.test_forktool import SERIES
 
 FILES = {
@@ -39,14 +40,7 @@ def project(tmp_path):
     root = tmp_path / "proj"
     (root / "build" / "cache").mkdir(parents=True)
     sha = make_sdist(root / "build" / "cache" / "demo-1.0.tar.gz", FILES)
-    (root / "constraints").mkdir()
-    (root / "constraints" / f"{SERIES}.txt").write_text("")
-    (root / "patches" / SERIES).mkdir(parents=True)
-    (root / "patches" / SERIES / "series").write_text("")
-    (root / "pins.toml").write_text(
-        f'[series."{SERIES}"]\npackage = "demo"\nversion = "1.0"\n'
-        f'sha256 = "{sha}"\npython = "3.11"\n'
-        f'constraints = "constraints/{SERIES}.txt"\n')
+    new_project(root, {SERIES: ("1.0", sha)})
     ft(root, "fork")
     tree = root / "build" / SERIES
     for path, name in (("cinder/service.py", "s"),

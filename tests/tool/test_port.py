@@ -1,53 +1,33 @@
 """forktool port: a series' queue cherry-picked onto another series."""
 
-import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from tests.tool.test_forktool import commit_change
+from tests.tool.test_forktool import ft
 from tests.tool.test_forktool import git
-from tests.tool.test_forktool import REPO
+from tests.tool.test_forktool import new_project
 from tests.tool.test_rebase import make_release
 
 SOURCE, TARGET = "9999.1", "9999.2"
 
 
 def fts(root, series, *args, check=True):
-    """forktool --root root <command> ... --series series."""
-    e = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-m", "forktool", "--root",
-                           str(root), *args, "--series", series],
-                          capture_output=True, text=True, env=e)
-    if check:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
+    return ft(root, *args, check=check, series=series)
 
 
 @pytest.fixture
 def two_series(tmp_path):
     """9999.1 = demo 1.0 with three patches; 9999.2 = demo 2.0, none."""
     root = tmp_path / "proj"
-    (root / "build" / "cache").mkdir(parents=True)
-    (root / "constraints").mkdir()
-    pins = ""
-    for series, version, changes in (
-            (SOURCE, "1.0", []),
-            # 2.0 changes the line the third patch changes, and the
-            # context of the first one
-            (TARGET, "2.0", [("return 4\n", "return 4  # 2.0\n"),
-                             ("return 12\n", "return 12  # 2.0\n")])):
-        sha = make_release(root, version, changes)
-        (root / "constraints" / f"{series}.txt").write_text("")
-        (root / "patches" / series).mkdir(parents=True)
-        (root / "patches" / series / "series").write_text("")
-        pins += (f'[series."{series}"]\npackage = "demo"\n'
-                 f'version = "{version}"\nsha256 = "{sha}"\n'
-                 f'python = "3.11"\nconstraints = "constraints/{series}.txt"'
-                 "\n\n")
-    (root / "pins.toml").write_text(pins)
+    new_project(root, {
+        SOURCE: ("1.0", make_release(root, "1.0", [])),
+        # 2.0 changes the line the third patch changes, and the context of
+        # the first one
+        TARGET: ("2.0", make_release(root, "2.0", [
+            ("return 4\n", "return 4  # 2.0\n"),
+            ("return 12\n", "return 12  # 2.0\n")]))})
     fts(root, SOURCE, "fork")
     src = root / "build" / SOURCE
     commit_change(src)

@@ -1,9 +1,6 @@
 """forktool rebase: a series moves to a new upstream release (synthetic)."""
 
-import hashlib
-import io
 import shutil
-import tarfile
 
 import pytest
 
@@ -11,6 +8,7 @@ from tests.tool.test_forktool import commit_change
 from tests.tool.test_forktool import FILES
 from tests.tool.test_forktool import ft
 from tests.tool.test_forktool import git
+from tests.tool.test_forktool import make_sdist
 from tests.tool.test_forktool import project  # noqa: F401 (fixture)
 from tests.tool.test_forktool import SERIES
 from tests.tool.test_forktool import tree_of
@@ -26,15 +24,8 @@ def make_release(root, version, changes):
         core = core.replace(old, new)
     files["demo/core.py"] = core
     path = root / "build" / "cache" / f"demo-{version}.tar.gz"
-    with tarfile.open(path, "w:gz") as tar:
-        for name, text in sorted(files.items()):
-            data = text.encode()
-            info = tarfile.TarInfo(f"demo-{version}/{name}")
-            info.size = len(data)
-            info.mtime = 1700000100
-            info.mode = 0o755 if name.endswith(".sh") else 0o644
-            tar.addfile(info, io.BytesIO(data))
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return make_sdist(path, files, version, mtime=1700000100)
 
 
 # 1.1 has the second patch's change already, changes the context of the
