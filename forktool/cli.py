@@ -16,6 +16,7 @@ from forktool import lock
 from forktool import matrix
 from forktool import onto
 from forktool import port
+from forktool import publish
 from forktool import rebase
 from forktool import sdist
 from forktool import suite
@@ -112,6 +113,9 @@ COMMANDS = {
     "port": (cmd_port,
              "cherry-pick another series' queue onto this one (--from S): "
              "-x, a Conflicts: note per resolved patch, then export"),
+    "publish": (lambda lay, a: publish.publish(lay, a.to),
+                "a branch + an annotated tag per revision in a git "
+                "repository an image build clones (--to DIR|URL)"),
     "check-import": (lambda lay, a: importcheck.check(lay, _tarball(lay)),
                      "verify the import commit is byte-identical to the "
                      "sdist"),
@@ -205,6 +209,8 @@ def parser():
     steps = sps["port"].add_mutually_exclusive_group()
     steps.add_argument("--continue", dest="resume", action="store_true")
     steps.add_argument("--abort", action="store_true")
+    sps["publish"].add_argument("--to", metavar="DIR|URL",
+                                help="default: build/publish.git")
     sps["tox"].add_argument("tox_args", nargs=argparse.REMAINDER)
     sps["lock"].add_argument("--tools", action="store_true",
                              help="the tools' lock instead")
