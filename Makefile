@@ -4,7 +4,7 @@ PY ?= python3
 FORCE ?=
 FT = $(PY) -m forktool
 
-.PHONY: fork export apply rebase matrix venv venv-upstream test unit unit-full cover mypy lint pep8 tox bench drill
+.PHONY: fork export apply rebase port publish matrix venv venv-upstream test unit unit-full cover mypy lint pep8 tox bench drill
 
 fork:            ## materialise build/$(SERIES)/: upstream import + patches
 	$(FT) fork --series $(SERIES) $(if $(FORCE),--force)
@@ -37,6 +37,10 @@ tox:             ## the tree's own tox pinned to the lock: make tox ARGS="-e py3
 bench:           ## benchmarks, patched vs upstream side by side (needs make fork venv)
 	build/venv-$(SERIES)/bin/python bench/worker_heartbeat.py
 	build/venv-$(SERIES)/bin/python bench/parent_cpu.py 60
+port:            ## this series' queue from another: make port SERIES=2024.1 FROM=2025.1
+	$(FT) port --series $(SERIES) --from $(FROM)
+publish:         ## the repository LOCI clones: make publish [TO=dir-or-url]
+	$(FT) publish --series $(SERIES) $(if $(TO),--to $(TO))
 matrix:          ## every series: fork, venv, pep8, unit slice, drill core (quick)
 	$(FT) matrix
 drill:           ## the rolling-update drill, full durations, patched vs upstream
