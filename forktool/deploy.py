@@ -70,13 +70,14 @@ def _workloads(path: pathlib.Path):
     return found
 
 
-def _service_of(container) -> tuple[str | None, list]:
+def _service_of(container) -> tuple[str | None, list, list]:
+    """(service, argv, what runs before it) of a container."""
     argv = [str(a) for a in (container.get("command") or []) +
             (container.get("args") or [])]
-    for service in SERVICES:
-        if any(a.rsplit("/", 1)[-1] == service for a in argv):
-            return service, argv
-    return None, argv
+    for i, arg in enumerate(argv):
+        if arg.rsplit("/", 1)[-1] in SERVICES:
+            return arg.rsplit("/", 1)[-1], argv, argv[:i]
+    return None, argv, []
 
 
 def _hosts(conf) -> list[str]:
@@ -112,13 +113,10 @@ def check(manifest, conf_path, longest=None) -> str:
         where = f"{workload['kind']} {name}"
         services = []
         for container in pod.get("containers") or []:
-            service, argv = _service_of(container)
+            service, argv, head = _service_of(container)
             if service is None:
                 continue
             services.append(service)
-            head = argv[:argv.index(next(a for a in argv
-                                         if a.rsplit("/", 1)[-1] ==
-                                         service))]
             if not head or head[0].rsplit("/", 1)[-1] != "dumb-init":
                 problems.append(f"{where}: {service} does not run under "
                                 "dumb-init (command: " + " ".join(argv) +

@@ -15,6 +15,7 @@ import shutil
 from forktool import conflicts
 from forktool import ForkError
 from forktool import patchqueue
+from forktool import tree as tree_mod
 from forktool.git import git
 from forktool.git import tag
 from forktool.layout import Layout
@@ -30,20 +31,8 @@ def _toplevel(path: pathlib.Path) -> pathlib.Path:
 
 
 def _refuse_dirty(repo: pathlib.Path) -> None:
-    reasons = []
-    for marker, what in (("rebase-apply", "a git am/rebase"),
-                         ("rebase-merge", "a rebase"),
-                         ("MERGE_HEAD", "a merge"),
-                         ("CHERRY_PICK_HEAD", "a cherry-pick")):
-        gitpath = git(repo, "rev-parse", "--git-path", marker).stdout.strip()
-        if (repo / gitpath).exists():
-            reasons.append(f"{what} is in progress")
-    dirty = git(repo, "status", "--porcelain", "--untracked-files=no")
-    if dirty.stdout.strip():
-        files = dirty.stdout.splitlines()
-        reasons.append("uncommitted changes:\n    " + "\n    ".join(
-            files[:10]) + (f"\n    ... and {len(files) - 10} more"
-                           if len(files) > 10 else ""))
+    reasons = tree_mod.checkout_state(repo, untracked="no",
+                                      what="uncommitted changes")
     if reasons:
         raise ForkError(f"refusing to apply onto {repo}:\n  - " +
                         "\n  - ".join(reasons) +

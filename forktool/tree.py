@@ -54,6 +54,28 @@ def _has_tag(tree, pin) -> bool:
                check=False).returncode == 0
 
 
+def checkout_state(repo: pathlib.Path, untracked: str = "normal",
+                   what: str = "uncommitted edits") -> list[str]:
+    """An operation in progress, or uncommitted edits, in a checkout."""
+    reasons = []
+    for marker, op in (("rebase-apply", "a git am/rebase"),
+                       ("rebase-merge", "a rebase"),
+                       ("MERGE_HEAD", "a merge"),
+                       ("CHERRY_PICK_HEAD", "a cherry-pick")):
+        path = git(repo, "rev-parse", "--git-path", marker).stdout.strip()
+        if (repo / path).exists():
+            reasons.append(f"{op} is in progress")
+    dirty = git(repo, "status", "--porcelain",
+                f"--untracked-files={untracked}")
+    if dirty.stdout.strip():
+        files = dirty.stdout.splitlines()
+        listing = "\n    ".join(files[:10])
+        more = (f"\n    ... and {len(files) - 10} more"
+                if len(files) > 10 else "")
+        reasons.append(f"{what}:\n    {listing}{more}")
+    return reasons
+
+
 def tree_state(tree: pathlib.Path, pin: Pin) -> list[str]:
     """What is wrong with the tree itself: not ours, dirty, mid-operation."""
     if not (tree / ".git").is_dir():
@@ -61,21 +83,7 @@ def tree_state(tree: pathlib.Path, pin: Pin) -> list[str]:
     if not _has_tag(tree, pin):
         return [f"{tree} has no {tag(pin)} tag (not built by forktool for "
                 f"{pin.package} {pin.version})"]
-    reasons = []
-    gitdir = tree / ".git"
-    for marker, what in (("rebase-apply", "a git am/rebase"),
-                         ("rebase-merge", "a rebase"),
-                         ("MERGE_HEAD", "a merge"),
-                         ("CHERRY_PICK_HEAD", "a cherry-pick")):
-        if (gitdir / marker).exists():
-            reasons.append(f"{what} is in progress")
-    dirty = git(tree, "status", "--porcelain", "--untracked-files=normal")
-    if dirty.stdout.strip():
-        files = dirty.stdout.splitlines()
-        listing = "\n    ".join(files[:10])
-        more = (f"\n    ... and {len(files) - 10} more"
-                if len(files) > 10 else "")
-        reasons.append(f"uncommitted edits:\n    {listing}{more}")
+    reasons = checkout_state(tree)
     if git(tree, "symbolic-ref", "-q", "HEAD", check=False).returncode:
         reasons.append("HEAD is detached")
     return reasons
