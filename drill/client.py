@@ -9,8 +9,14 @@ the scheduler would; results are read back from the database.
 """
 import json
 import sys
+import threading
 import time
 import traceback
+
+# What nova's attach sends with initialize_connection.
+CONNECTOR = {'host': 'drill-client', 'ip': '127.0.0.1', 'multipath': False,
+             'initiator': 'iqn.2026-12.drill:client', 'platform': 'x86_64',
+             'os_type': 'linux'}
 
 
 def _setup(conf_file):
@@ -39,6 +45,7 @@ class Client:
         self._bapi = None
         self._sapi = None
         self._vtype = None
+        self._calls = {}
 
     # --- lazily built: version caps are read from the services table
     @property
@@ -61,7 +68,8 @@ class Client:
             self._vtype = volume_types.get_default_volume_type(self.ctxt)
         return self._vtype
 
-    def _volume(self, backend, status, seconds=None, size=1):
+    def _volume(self, backend, status, seconds=None, size=1,
+                key='drill_seconds'):
         from cinder import objects
         # backend None: not scheduled yet (the scheduler sets host)
         host = cluster = None
@@ -70,7 +78,7 @@ class Client:
             # clustered backends are addressed by their cluster
             cluster = ('%s@%s' % (self.conf.cluster, backend)
                        if self.conf.cluster else None)
-        meta = {'drill_seconds': str(seconds)} if seconds is not None else {}
+        meta = {key: str(seconds)} if seconds is not None else {}
         vol = objects.Volume(
             context=self.ctxt, size=size, status=status,
             attach_status='detached', host=host, cluster_name=cluster,
@@ -197,6 +205,31 @@ class Client:
         self.bapi.restore_backup(self.ctxt, b.host, b, vol.id, True)
         return {'kind': 'restore_backup', 'rid': vol.id, 'sent': sent,
                 'backend': backend, 'backup_id': b.id}
+
+    def attach_volume(self, backend, seconds):
+        """initialize_connection, the call of nova's attach, whose driver
+        run takes seconds; answered in a thread, see calls()."""
+        vol = self._volume(backend, 'available', seconds,
+                           key='drill_attach_seconds')
+        rec = {'rid': vol.id, 'sent': time.time(), 'answered': None,
+               'ok': None, 'error': None}
+        self._calls[vol.id] = rec
+
+        def _call():
+            try:
+                self.vapi.initialize_connection(self.ctxt, vol, CONNECTOR)
+                rec['ok'] = True
+            except Exception as exc:  # noqa: BLE001 - the call's outcome
+                rec['ok'] = False
+                rec['error'] = '%s: %s' % (type(exc).__name__, exc)
+            rec['answered'] = time.time()
+
+        threading.Thread(target=_call, daemon=True).start()
+        return dict(rec)
+
+    def calls(self):
+        """The attach calls sent so far and their answers."""
+        return {rid: dict(rec) for rid, rec in self._calls.items()}
 
     def send(self, ops):
         """Send several operations; ops = [{'kind':..,'backend':..}, ...]."""

@@ -241,6 +241,7 @@ def summarize(result):
 #                     the exit; max_free_delay: the others' delay to start
 #   reset_once        each backup reset exactly once by the replacement
 #   completions       the draining volume pod answered the backup's detach
+#   attach_answered   the attach (a call) running at SIGTERM was answered
 #   killed_mid_drain  the kubelet SIGKILLed the pod (allowed), and every
 #                     cast that arrived during the drain ran on the next pod
 # Without 'mixed': nothing lost or stuck, and no SIGKILL at the grace period
@@ -248,7 +249,8 @@ def summarize(result):
 MAX_EXIT_AFTER_LAST_OP = 0.5
 CONTRACTS = frozenset(['generic', 'exit0', 'mixed', 'workers_clean',
                        'drain_timeout', 'prefetch', 'reset_once',
-                       'completions', 'killed_mid_drain'])
+                       'completions', 'killed_mid_drain',
+                       'attach_answered'])
 
 
 def with_baseline(patched, upstream):
@@ -325,6 +327,14 @@ def _completions(result):
             'completions: %s' % result.get('completions')]
 
 
+def _attach_answered(result):
+    attach = result.get('attach') or {}
+    if attach.get('ok'):
+        return []
+    return ['the attach running at SIGTERM was not answered: %s' % (
+        attach.get('error') or 'no answer')]
+
+
 def _killed_mid_drain(result):
     bad = []
     if not result.get('arriving'):
@@ -362,7 +372,8 @@ def check_contract(result):
         bad.append('%d workers rows left' % len(result['leftover_workers']))
     checks = {'drain_timeout': _drain_timeout, 'prefetch': _prefetch,
               'reset_once': _reset_once, 'completions': _completions,
-              'killed_mid_drain': _killed_mid_drain}
+              'killed_mid_drain': _killed_mid_drain,
+              'attach_answered': _attach_answered}
     for name in sorted(contract & set(checks)):
         bad += checks[name](result)
     if result.get('failure'):

@@ -555,6 +555,40 @@ def s11_volume_rollout_under_backup(run):
         if e['t'] > (vol.sigterm_time() or 0)})
 
 
+def s25_slow_attach(run):
+    """An attach (initialize_connection, a call) whose driver first
+    creates the volume's backing runs when SIGTERM comes, past the short
+    create that is the drain's only new work: the draining pod must
+    finish and answer it, as upstream's wait() does (review 13: a
+    revision abandoned it 4 s into phase 3)."""
+    vol = _start_volume(run)
+    call = run.client.call('attach_volume', backend='slow1',
+                           seconds=run.st.attach)
+    ops = run.send([{'kind': 'create_volume', 'backend': 'slow2',
+                     'seconds': run.st.create}], 'inflight')
+    run.wait_started(ops)
+    infra.wait_until(
+        lambda: any(e.get('op') == 'initialize_connection' and
+                    e.get('id') == call['rid']
+                    for e in run.events.select(ev='start')),
+        60, interval=0.1, what='the attach to start')
+    run.progress('SIGTERM %s' % vol.name)
+    run.terminate(vol)
+    _replace_after_exit(run, vol)
+    run.settle()
+    # an unanswered call ends with rpc_response_timeout (30 s)
+    deadline = time.monotonic() + 45
+    rec = run.client.call('calls')[call['rid']]
+    while rec['answered'] is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+        rec = run.client.call('calls')[call['rid']]
+    term = vol.sigterm_time()
+    run.extra['attach'] = {
+        'ok': rec['ok'], 'error': rec['error'],
+        'answered_after_sigterm': (rec['answered'] - term
+                                   if rec['answered'] and term else None)}
+
+
 def s13_kill_mid_drain(run):
     """The kubelet's SIGKILL ends the drain: ops in flight are cut (cleaned
     once stale), and the casts that arrived during the drain must all run
@@ -875,6 +909,10 @@ SCENARIOS = {
     # backup_workers at most the CPU count: 2 on the CI machine
     24: Scenario('backup device, overlap', s24_backup_device,
                  timing={'device': QuickFull(12.0, 20.0)}),
+    # the attach outlasts phase 3's 1 + 4 + 4 s after the create ends
+    25: Scenario('slow attach at SIGTERM', s25_slow_attach,
+                 contract=('generic', 'attach_answered'),
+                 timing={'attach': QuickFull(14.0, 30.0), 'create': 2.0}),
 }
 ALL = tuple(sorted(SCENARIOS))
 DEFAULT = tuple(n for n in ALL if SCENARIOS[n].default)

@@ -235,6 +235,13 @@ class SlowDriver(driver.VolumeDriver):
     def initialize_connection(self, volume, connector, **kwargs):
         emit('call', 'initialize_connection', volume.id,
              backend=self.backend_name)
+        # an attach that first creates or moves the volume's backing (the
+        # VMware driver's lazy create): drill_attach_seconds
+        seconds = _meta_seconds(volume, 0, 'drill_attach_seconds')
+        if seconds:
+            with _Timed('initialize_connection', volume.id, seconds,
+                        self.backend_name) as t:
+                t.sleep()
         return {'driver_volume_type': 'local',
                 'data': {'device_path': self._ensure_device(volume),
                          'access_mode': 'rw'}}

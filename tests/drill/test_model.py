@@ -246,6 +246,20 @@ def test_contract_completion_served():
     assert any('completions' in b for b in model.check_contract(r))
 
 
+def test_contract_attach_answered():
+    r = model.summarize(_result(n=25))
+    assert r['contract'] == ['generic', 'attach_answered']
+    r['attach'] = {'ok': True, 'error': None}
+    assert model.check_contract(r) == []
+    r['attach'] = {'ok': False, 'error': 'MessagingTimeout: no reply'}
+    assert model.check_contract(r) == [
+        'the attach running at SIGTERM was not answered: '
+        'MessagingTimeout: no reply']
+    del r['attach']
+    assert model.check_contract(r) == [
+        'the attach running at SIGTERM was not answered: no answer']
+
+
 def test_contract_kill_mid_drain_quorum():
     r = _kill_mid_drain()
     r['scenario'] = 15
@@ -342,8 +356,8 @@ def test_json_report_drops_events():
 
 def test_parse_scenarios():
     assert cli.parse_scenarios('default') == list(range(1, 10)) + list(
-        range(11, 25))
-    assert cli.parse_scenarios('all') == list(range(1, 25))
+        range(11, 26))
+    assert cli.parse_scenarios('all') == list(range(1, 26))
     assert cli.parse_scenarios('1,3-5,3') == [1, 3, 4, 5]
     with pytest.raises(argparse.ArgumentTypeError,
                        match=r'unknown scenarios: \[99\]'):
@@ -422,7 +436,7 @@ def test_held_until_exit_per_backend_process():
 
 def test_scenarios_declared_once():
     """Each scenario is one declaration: name, contract, timing, conf."""
-    assert sorted(scenarios.SCENARIOS) == list(range(1, 25))
+    assert sorted(scenarios.SCENARIOS) == list(range(1, 26))
     names = [sc.name for sc in scenarios.SCENARIOS.values()]
     assert len(set(names)) == len(names)
     assert scenarios.DEFAULT == tuple(n for n in scenarios.ALL if n != 10)
