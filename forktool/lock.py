@@ -5,6 +5,7 @@ constraints.  The tools' lock: constraints/tools.in resolved with the upper
 constraints and the lock of a series.
 """
 
+import configparser
 import hashlib
 import os
 import pathlib
@@ -48,6 +49,25 @@ def _write(lock: pathlib.Path, head: str, packages: list[str]) -> str:
     return f"wrote {lock} ({len(packages)} packages)"
 
 
+def mypy_deps(src: pathlib.Path) -> list[str]:
+    """The requirements tox.ini's [testenv:mypy] names itself.
+
+    From cinder 29 on mypy is no longer in test-requirements.txt but only in
+    the mypy environment's deps; references ({[testenv]deps}) and options
+    (-r ...) are what the other requirements already cover.
+    """
+    ini = configparser.RawConfigParser()
+    try:
+        ini.read(src / "tox.ini")
+    except configparser.Error as e:
+        raise ForkError(f"tox.ini of the sdist: {e}") from None
+    if not ini.has_option("testenv:mypy", "deps"):
+        return []
+    return [ln.strip() for ln in ini.get("testenv:mypy", "deps").splitlines()
+            if ln.strip() and not ln.strip().startswith(("-", "#"))
+            and "{" not in ln]
+
+
 def resolve(layout: Layout, tarball: pathlib.Path) -> str:
     """Resolve requirements + test-requirements against upper constraints."""
     pin, upper = layout.pin, _upper(layout)
@@ -55,10 +75,11 @@ def resolve(layout: Layout, tarball: pathlib.Path) -> str:
         src = pathlib.Path(tmp) / "src"
         src.mkdir()
         sdist.extract(tarball, src)
+        extra_mypy = mypy_deps(src)
         # The Python of the series, as the venvs that install the lock.
         frozen = _freeze(pin.python, [
             "-c", upper, "-r", src / "requirements.txt",
-            "-r", src / "test-requirements.txt", *EXTRA])
+            "-r", src / "test-requirements.txt", *extra_mypy, *EXTRA])
     keep = [ln for ln in frozen if ln.split("==")[0].lower()
             not in ("pip", pin.package)]
     head = (f"# Constraints lock for series {pin.series} "
@@ -67,7 +88,10 @@ def resolve(layout: Layout, tarball: pathlib.Path) -> str:
             f"{pin.series}\n"
             f"# from {_source(layout, upper)} with\n"
             f"# {pin.sdist_name}'s requirements.txt + "
-            f"test-requirements.txt + {' + '.join(EXTRA)}.\n")
+            f"test-requirements.txt + "
+            + (f"tox.ini [testenv:mypy] deps ({', '.join(extra_mypy)}) + "
+               if extra_mypy else "")
+            + f"{' + '.join(EXTRA)}.\n")
     return _write(pin.constraints, head, keep)
 
 

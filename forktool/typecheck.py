@@ -1,8 +1,9 @@
 """mypy on the tree's typed files, compared with the pristine import.
 
 The tree's `tox -e mypy` checks the files listed in mypy-files.txt with the
-[mypy] settings of setup.cfg.  Upstream's own run is not clean (missing
-library stubs), so what counts is what the patches add: errors of the
+[mypy] settings of setup.cfg, or, from 2026.2 (cinder 29) on, the modules and
+settings of pyproject.toml's [tool.mypy].  Upstream's own run is not clean
+(missing library stubs), so what counts is what the patches add: errors of the
 patched tree that the pristine tree does not have.  Errors are compared
 without line and column numbers, which the patches shift.
 """
@@ -12,6 +13,7 @@ import configparser
 import pathlib
 import re
 import tempfile
+import tomllib
 
 from forktool import env
 from forktool import ForkError
@@ -24,21 +26,74 @@ ERROR = re.compile(r"^(?P<path>[^:\s]+\.py):\d+(?::\d+)?: error: "
                    r"(?P<msg>.*)$")
 
 
+def _pyproject_mypy(tree: pathlib.Path) -> dict:
+    path = tree / "pyproject.toml"
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ForkError(f"{path}: not valid TOML: {e}") from None
+    return data.get("tool", {}).get("mypy", {})
+
+
+def _module_file(tree: pathlib.Path, module: str) -> str:
+    base = module.replace(".", "/")
+    for candidate in (f"{base}.py", f"{base}/__init__.py"):
+        if (tree / candidate).exists():
+            return candidate
+    raise ForkError(f"{tree}: [tool.mypy] names {module}, which is not in "
+                    f"the tree")
+
+
 def typed_files(tree: pathlib.Path) -> list[str]:
-    lines = (tree / "mypy-files.txt").read_text().splitlines()
-    return [ln.strip() for ln in lines
-            if ln.strip() and not ln.lstrip().startswith("#")]
+    listing = tree / "mypy-files.txt"
+    if listing.exists():
+        lines = listing.read_text().splitlines()
+        return [ln.strip() for ln in lines
+                if ln.strip() and not ln.lstrip().startswith("#")]
+    modules = _pyproject_mypy(tree).get("modules")
+    if not modules:
+        raise ForkError(f"{tree}: no mypy-files.txt and no [tool.mypy] "
+                        f"modules in pyproject.toml: which files are typed?")
+    return [_module_file(tree, module) for module in modules]
+
+
+def _ini_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _mypy_sections(tree: pathlib.Path) -> dict[str, dict[str, str]]:
+    """The tree's mypy settings as ini sections: setup.cfg or pyproject."""
+    src = configparser.RawConfigParser()
+    src.read(tree / "setup.cfg")
+    sections = {section: dict(src[section]) for section in src.sections()
+                if section == "mypy" or section.startswith("mypy-")}
+    if sections:
+        return sections
+    settings = dict(_pyproject_mypy(tree))
+    overrides = settings.pop("overrides", [])
+    settings.pop("modules", None)       # passed as files, as for setup.cfg
+    sections = {"mypy": {k: _ini_value(v) for k, v in settings.items()}}
+    for override in overrides:
+        override = dict(override)
+        names = override.pop("module")
+        for name in names if isinstance(names, list) else [names]:
+            sections[f"mypy-{name}"] = {k: _ini_value(v)
+                                        for k, v in override.items()}
+    return sections
 
 
 def config_text(tree: pathlib.Path) -> str:
-    """setup.cfg's mypy sections, without the report written into the tree."""
-    src = configparser.RawConfigParser()
-    src.read(tree / "setup.cfg")
+    """The tree's mypy settings, without the report written into the tree."""
     out = configparser.RawConfigParser()
-    for section in src.sections():
-        if section == "mypy" or section.startswith("mypy-"):
-            out[section] = {k: v for k, v in src[section].items()
-                            if not k.endswith("_report")}
+    for section, items in _mypy_sections(tree).items():
+        out[section] = {k: v for k, v in items.items()
+                        if not k.endswith("_report")}
     if not out.has_section("mypy"):
         out["mypy"] = {}
     out["mypy"]["pretty"] = "false"

@@ -2,6 +2,9 @@
 
 import configparser
 
+import pytest
+
+from forktool import ForkError
 from forktool import typecheck
 
 SETUP_CFG = """\
@@ -58,3 +61,45 @@ def test_typed_files_skip_comments_and_blank_lines(tmp_path):
     (tmp_path / "mypy-files.txt").write_text(
         "demo/a.py\n# demo/old.py\n\ndemo/b.py\n")
     assert typecheck.typed_files(tmp_path) == ["demo/a.py", "demo/b.py"]
+
+
+PYPROJECT = """\
+[tool.mypy]
+check_untyped_defs = true
+html_report = "mypy-report"
+pretty = true
+modules = [
+    "demo.a",
+    "demo",
+]
+
+[[tool.mypy.overrides]]
+module = ["demo.legacy", "demo.old"]
+ignore_errors = true
+"""
+
+
+def test_pyproject_settings_and_modules(tmp_path):
+    """cinder 29 moved the typed files and settings to pyproject.toml."""
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "__init__.py").write_text("")
+    (tmp_path / "demo" / "a.py").write_text("")
+    cfg = configparser.RawConfigParser()
+    cfg.read_string(typecheck.config_text(tmp_path))
+    assert cfg.sections() == ["mypy", "mypy-demo.legacy", "mypy-demo.old"]
+    assert cfg["mypy"]["check_untyped_defs"] == "true"
+    assert "html_report" not in cfg["mypy"]
+    assert "modules" not in cfg["mypy"]
+    assert cfg["mypy"]["pretty"] == "false"
+    assert cfg["mypy-demo.old"]["ignore_errors"] == "true"
+    assert typecheck.typed_files(tmp_path) == ["demo/a.py",
+                                               "demo/__init__.py"]
+
+
+def test_typed_files_missing_are_clear_errors(tmp_path):
+    with pytest.raises(ForkError, match="which files are typed"):
+        typecheck.typed_files(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    with pytest.raises(ForkError, match="names demo.a, which is not"):
+        typecheck.typed_files(tmp_path)

@@ -1,0 +1,45 @@
+"""Tests of forktool.lock: what a series' lock is resolved from."""
+
+import pytest
+
+from forktool import ForkError
+from forktool import lock
+
+TOX_29 = """\
+[testenv]
+deps =
+  -c{env:TOX_CONSTRAINTS_FILE:https://example.invalid/upper}
+  -r{toxinidir}/test-requirements.txt
+
+[testenv:mypy]
+deps =
+  {[testenv]deps}
+  types-decorator
+  # a comment
+  mypy~=2.1.0
+commands =
+  mypy --cache-dir="{envdir}/mypy_cache" {posargs}
+"""
+
+TOX_26 = """\
+[testenv:mypy]
+setenv =
+  OS_MYPY_OPTS=--install-types --non-interactive
+commands =
+  {toxinidir}/tools/mypywrap.sh {posargs}
+"""
+
+
+def test_mypy_deps_only_where_tox_names_them(tmp_path):
+    (tmp_path / "tox.ini").write_text(TOX_29)
+    assert lock.mypy_deps(tmp_path) == ["types-decorator", "mypy~=2.1.0"]
+    (tmp_path / "tox.ini").write_text(TOX_26)
+    assert lock.mypy_deps(tmp_path) == []      # in test-requirements.txt
+    (tmp_path / "tox.ini").unlink()
+    assert lock.mypy_deps(tmp_path) == []
+
+
+def test_a_broken_tox_ini_is_a_clear_error(tmp_path):
+    (tmp_path / "tox.ini").write_text("deps = no section\n")
+    with pytest.raises(ForkError, match="tox.ini of the sdist"):
+        lock.mypy_deps(tmp_path)
