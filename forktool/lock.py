@@ -79,7 +79,8 @@ def resolve(layout: Layout, tarball: pathlib.Path) -> str:
         # The Python of the series, as the venvs that install the lock.
         frozen = _freeze(pin.python, [
             "-c", upper, "-r", src / "requirements.txt",
-            "-r", src / "test-requirements.txt", *extra_mypy, *EXTRA])
+            "-r", src / "test-requirements.txt", *extra_mypy,
+            *pin.lock_pins, *EXTRA])
     keep = [ln for ln in frozen if ln.split("==")[0].lower()
             not in ("pip", pin.package)]
     head = (f"# Constraints lock for series {pin.series} "
@@ -91,6 +92,8 @@ def resolve(layout: Layout, tarball: pathlib.Path) -> str:
             f"test-requirements.txt + "
             + (f"tox.ini [testenv:mypy] deps ({', '.join(extra_mypy)}) + "
                if extra_mypy else "")
+            + (f"pins.toml lock_pins ({', '.join(pin.lock_pins)}) + "
+               if pin.lock_pins else "")
             + f"{' + '.join(EXTRA)}.\n")
     return _write(pin.constraints, head, keep)
 

@@ -21,6 +21,8 @@ class Pin:
     constraints: pathlib.Path
     upper_constraints: pathlib.Path | None
     unit_slice: tuple[str, ...]
+    # Requirements the upper constraints leave open, capped for the lock.
+    lock_pins: tuple[str, ...] = ()
 
     @property
     def sdist_name(self) -> str:
@@ -80,7 +82,17 @@ def load(root: pathlib.Path, series: str) -> Pin:
         constraints=(root / entry["constraints"]).resolve(),
         upper_constraints=(root / upper).resolve() if upper else None,
         unit_slice=tuple(entry.get("unit_slice", ())),
+        lock_pins=_strings(path, series, "lock_pins", entry),
     )
+
+
+def _strings(path, series, key, entry) -> tuple[str, ...]:
+    value = entry.get(key, [])
+    if not isinstance(value, list) or not all(
+            isinstance(v, str) and v.strip() for v in value):
+        raise ForkError(f"{path}: series {series!r}: {key} must be a list "
+                        f"of requirement strings, got {value!r}")
+    return tuple(value)
 
 
 def set_version(root: pathlib.Path, series: str, version: str,

@@ -4,6 +4,7 @@ import pytest
 
 from forktool import ForkError
 from forktool import lock
+from forktool import pins
 
 TOX_29 = """\
 [testenv]
@@ -43,3 +44,24 @@ def test_a_broken_tox_ini_is_a_clear_error(tmp_path):
     (tmp_path / "tox.ini").write_text("deps = no section\n")
     with pytest.raises(ForkError, match="tox.ini of the sdist"):
         lock.mypy_deps(tmp_path)
+
+
+PINS = """\
+[series."s"]
+package = "demo"
+version = "1.0"
+sha256 = "%s"
+python = "3.11"
+constraints = "constraints/s.txt"
+""" % ("0" * 64)
+
+
+def test_lock_pins_are_read_and_checked(tmp_path):
+    (tmp_path / "pins.toml").write_text(PINS)
+    assert pins.load(tmp_path, "s").lock_pins == ()
+    (tmp_path / "pins.toml").write_text(
+        PINS + 'lock_pins = ["flake8-import-order<0.19"]\n')
+    assert pins.load(tmp_path, "s").lock_pins == ("flake8-import-order<0.19",)
+    (tmp_path / "pins.toml").write_text(PINS + 'lock_pins = "x<1"\n')
+    with pytest.raises(ForkError, match="lock_pins must be a list"):
+        pins.load(tmp_path, "s")
