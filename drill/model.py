@@ -234,6 +234,12 @@ def summarize(result):
 #                     code 0 at most MAX_EXIT_AFTER_LAST_OP after the last op
 #   exit0             exit code 0 (the drain timeout ends a drain with 0 too)
 #   mixed             not more lost or stuck than the upstream 'baseline'
+#   old_pod_upstream  (with mixed) the old pod runs upstream code in both
+#                     variants, so what it loses is a race of upstream code
+#                     that two runs decide differently: lost is reported,
+#                     not compared; every op a replacement pod (started at
+#                     or after the first SIGTERM) ran is done, and the
+#                     replacements exit 0
 #   workers_clean     no workers rows of the run's ops left
 #   drain_timeout     the drain ends at the timeout; long op cleaned, short
 #                     ones done
@@ -247,7 +253,8 @@ def summarize(result):
 # Without 'mixed': nothing lost or stuck, and no SIGKILL at the grace period
 # unless killed_mid_drain.
 MAX_EXIT_AFTER_LAST_OP = 0.5
-CONTRACTS = frozenset(['generic', 'exit0', 'mixed', 'workers_clean',
+CONTRACTS = frozenset(['generic', 'exit0', 'mixed', 'old_pod_upstream',
+                       'workers_clean',
                        'drain_timeout', 'prefetch', 'reset_once',
                        'completions', 'killed_mid_drain',
                        'attach_answered'])
@@ -263,14 +270,36 @@ def with_baseline(patched, upstream):
 
 def _mixed(result):
     c, base, bad = result['counts'], result.get('baseline'), []
+    old_upstream = 'old_pod_upstream' in (result.get('contract') or ())
     if base is None:
         bad.append('no upstream baseline to compare with')
     else:
-        for k in (LOST, STUCK):
+        for k in (STUCK,) if old_upstream else (LOST, STUCK):
             if c[k] > base[k]:
                 bad.append('%d %s, upstream only %d' % (c[k], k, base[k]))
+    if old_upstream:
+        bad += _replacements(result)
     if result.get('failure'):
         bad.append('scenario failed: %s' % result['failure'])
+    return bad
+
+
+def _replacements(result):
+    """What the pods started at or after the first SIGTERM decided."""
+    pods = result.get('pods') or []
+    first = min((p['sigterm'] for p in pods if p.get('sigterm')),
+                default=None)
+    new = {p['name']: p for p in pods
+           if first is not None and p['start'] >= first}
+    if not new:
+        return ['no replacement pod started after the first SIGTERM']
+    bad = ['%s (replacement) exit code %s' % (name, p.get('rc'))
+           for name, p in sorted(new.items()) if p.get('rc') != 0]
+    for op in result['ops']:
+        if (set(op.get('executed_by') or ()) & set(new) and
+                op['category'] != DONE):
+            bad.append('%s %s run by a replacement: %s' % (
+                op.get('kind'), op.get('rid'), op['category']))
     return bad
 
 

@@ -875,7 +875,7 @@ SCENARIOS = {
     16: Scenario('rolling overlap, quorum', s3_overlap, conf=QUORUM),
     # mixed versions, judged against their upstream-only baseline
     17: Scenario('first rollout (up>patched)', s17_first_rollout,
-                 contract=('mixed',)),
+                 contract=('mixed', 'old_pod_upstream')),
     18: Scenario('rollback (patched>up)', s18_rollback, contract=('mixed',)),
     # cinder accepts any service_down_time above report_interval; restores
     # outlive it, and replacements start before and after it

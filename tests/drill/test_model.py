@@ -268,7 +268,7 @@ def test_contract_kill_mid_drain_quorum():
 
 def test_contract_mixed_versions_against_baseline():
     """Mixed versions may lose what upstream alone loses, not more."""
-    lost = _result(n=17, hist_final=('creating', False, 1))
+    lost = _result(n=18, hist_final=('creating', False, 1))
     lost['events'] = []         # never executed: lost
     r = model.summarize(lost)
     assert r['counts']['lost'] == 1
@@ -460,3 +460,28 @@ def test_scenario_timing_and_conf():
     assert scenarios.SCENARIOS[8].durations(True)['op'] == 34.0
     assert scenarios.SCENARIOS[8].durations(False)['op'] == 45.0
     assert scenarios.SCENARIOS[1].conf_overrides(st) is None
+
+
+def test_contract_first_rollout_judges_the_replacement():
+    """17: the old pod is upstream in both variants; its losses are a race
+    two runs decide differently (CI measured 3 vs 4 and 4 vs 3), so they
+    are reported, not compared; what the patched replacement ran is."""
+    lost = _result(n=17, hist_final=('creating', False, 1))
+    lost['events'] = []         # read by the upstream old pod: lost
+    r = model.summarize(lost)
+    up = {'counts': {'done': 1, 'stuck': 0, 'error': 0, 'lost': 0}}
+    assert model.with_baseline(r, up)['violations'] == []
+    # an op the replacement (vol-1, started after the SIGTERM) ran fails
+    cut = _result(n=17, hist_final=('error', False, 1))
+    cut['events'] = [ev(9.5, 'start', 'create_volume', 'a', 'vol-1')]
+    r = model.summarize(cut)
+    assert model.with_baseline(r, up)['violations'] == [
+        'create_volume a run by a replacement: error']
+    # and one that exits non-zero
+    bad_exit = _result(n=17)
+    bad_exit['pods'][1]['rc'] = 1
+    r = model.summarize(bad_exit)
+    assert model.with_baseline(r, up)['violations'] == [
+        'vol-1 (replacement) exit code 1']
+    # stuck is still compared with the baseline
+    assert scenarios.SCENARIOS[17].contract == ('mixed', 'old_pod_upstream')
