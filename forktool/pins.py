@@ -23,6 +23,8 @@ class Pin:
     unit_slice: tuple[str, ...]
     # Requirements the upper constraints leave open, capped for the lock.
     lock_pins: tuple[str, ...] = ()
+    # Packages of the tree's bindep.txt that this Debian lacks.
+    bindep_skip: tuple[str, ...] = ()
 
     @property
     def sdist_name(self) -> str:
@@ -83,6 +85,7 @@ def load(root: pathlib.Path, series: str) -> Pin:
         upper_constraints=(root / upper).resolve() if upper else None,
         unit_slice=tuple(entry.get("unit_slice", ())),
         lock_pins=_strings(path, series, "lock_pins", entry),
+        bindep_skip=_strings(path, series, "bindep_skip", entry),
     )
 
 
@@ -91,7 +94,7 @@ def _strings(path, series, key, entry) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(
             isinstance(v, str) and v.strip() for v in value):
         raise ForkError(f"{path}: series {series!r}: {key} must be a list "
-                        f"of requirement strings, got {value!r}")
+                        f"of strings, got {value!r}")
     return tuple(value)
 
 

@@ -27,6 +27,11 @@ def bindep(layout: Layout, profile: str = "test") -> str:
     missing = sorted({pkg for where in (layout.root, layout.tree)
                       for pkg in env.bindep_missing(where, tools_bin,
                                                     profile)})
+    skipped = [pkg for pkg in missing if pkg in layout.pin.bindep_skip]
+    if skipped:
+        print(f"bindep ({profile}): not installing {' '.join(skipped)} "
+              f"(pins.toml bindep_skip)")
+        missing = [pkg for pkg in missing if pkg not in skipped]
     if not missing:
         return f"bindep ({profile}): nothing missing"
     print(f"bindep ({profile}): installing {' '.join(missing)}")

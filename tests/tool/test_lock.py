@@ -65,3 +65,8 @@ def test_lock_pins_are_read_and_checked(tmp_path):
     (tmp_path / "pins.toml").write_text(PINS + 'lock_pins = "x<1"\n')
     with pytest.raises(ForkError, match="lock_pins must be a list"):
         pins.load(tmp_path, "s")
+    (tmp_path / "pins.toml").write_text(PINS + 'bindep_skip = ["a", 1]\n')
+    with pytest.raises(ForkError, match="bindep_skip must be a list"):
+        pins.load(tmp_path, "s")
+    (tmp_path / "pins.toml").write_text(PINS + 'bindep_skip = ["mysql"]\n')
+    assert pins.load(tmp_path, "s").bindep_skip == ("mysql",)
